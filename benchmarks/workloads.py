@@ -1,0 +1,221 @@
+"""The benchmark workloads: fixed-seed input generators, one entry per (operation, size).
+
+Every generator returns NumPy float32 arrays (labels: float32 with the class in
+column 0, as the contract's ``(B, G, 5)`` rows); each contender converts them to
+its own array type outside the timed region.
+
+Generators (all coordinates normalised to a unit image, corner form):
+
+- ``random_boxes(n)``: box centres uniform in ``[0, 1]^2``, widths and heights
+  independently uniform in ``[0.02, 0.3]`` (small to large objects). Used by
+  ``box_iou`` (``N x M``, seeds 1 and 2 for the two sides).
+- NMS ``uniform``: centres uniform in ``[0, 1]^2``, widths and heights uniform in
+  ``[0.02, 0.08]`` (the size of typical detections of small objects; sizes do not
+  depend on ``N``, so larger ``N`` means denser boxes), scores uniform in
+  ``[0, 1)``. Threshold 0.5. On 5,000 boxes about 65% survive, on 20,000 about 35%.
+- NMS ``clustered``: 20 objects, centres uniform in ``[0.1, 0.9]^2``, sides uniform
+  in ``[0.05, 0.3]``; each box picks an object uniformly, shifts its centre by
+  ``N(0, 0.1 * side)`` per axis and scales each side by ``exp(N(0, 0.1))``;
+  scores uniform in ``[0, 1)``. Threshold 0.5. A few dozen boxes survive.
+- ``multibox_prior``: a ``(1, 3, 561, 728)`` feature map, sizes
+  ``(0.75, 0.5, 0.25)``, ratios ``(1, 2, 0.5)``: 5 anchors a pixel, 2,042,040 anchors.
+- ``multibox_target``: anchors of ``multibox_prior`` on a 32 x 32 map (5,120
+  anchors) with a batch of 32 images of 4 ground truths each, and the 2,042,040
+  anchors of the 561 x 728 map with 1 image of 10 ground truths. Ground truths:
+  classes uniform in ``0..19``, centres uniform in ``[0.1, 0.9]^2``, sides uniform
+  in ``[0.05, 0.5]``; no padding rows.
+- ``multibox_detection``: the 5,120 anchors of the 32 x 32 map, a batch of 32,
+  ``C = 20`` object classes (Pascal VOC): ``cls_probs`` is the softmax over 21 rows
+  of logits ``N(0, 1)`` with +2 added to the background row; ``offset_preds`` are
+  ``N(0, 0.5)``. ``nms_threshold = 0.5``, the default ``pos_threshold``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Contender names, in table order.
+JAXIMPL = "jaximpl"
+REFERENCE = "reference"
+TORCHVISION = "torchvision"
+TORCHVISION_CUDA = "torchvision-cuda"
+NAIVE = "naive-d2l"
+CONTENDERS = (JAXIMPL, REFERENCE, TORCHVISION, TORCHVISION_CUDA, NAIVE)
+
+SIZES = (0.75, 0.5, 0.25)
+RATIOS = (1.0, 2.0, 0.5)
+NUM_CLASSES = 20
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One input size of one operation.
+
+    ``size`` is the x-axis of the plot: pairs for ``box_iou``, boxes for ``nms``,
+    anchors for ``multibox_prior``, ``B * A * G`` for ``multibox_target`` and
+    ``B * A`` for ``multibox_detection``. ``series`` separates curves of one
+    operation (NMS uniform vs clustered). ``skip`` maps a contender to the reason
+    it is not run on this workload; ``short`` marks the workloads of the gate's
+    short mode.
+    """
+
+    op: str
+    name: str
+    size: int
+    make: Callable[[], dict]
+    series: str = ""
+    skip: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.op}/{self.name}"
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def boxes_from_centers(cx, cy, w, h) -> np.ndarray:
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1).astype(np.float32)
+
+
+def random_boxes(n: int, seed: int, lo: float = 0.02, hi: float = 0.3) -> np.ndarray:
+    r = _rng(seed)
+    cx, cy = r.uniform(0, 1, n), r.uniform(0, 1, n)
+    w, h = r.uniform(lo, hi, n), r.uniform(lo, hi, n)
+    return boxes_from_centers(cx, cy, w, h)
+
+
+def nms_uniform(n: int, seed: int = 10) -> dict:
+    r = _rng(seed)
+    boxes = boxes_from_centers(
+        r.uniform(0, 1, n), r.uniform(0, 1, n), r.uniform(0.02, 0.08, n), r.uniform(0.02, 0.08, n)
+    )
+    return {"boxes": boxes, "scores": r.uniform(0, 1, n).astype(np.float32), "iou_threshold": 0.5}
+
+
+def nms_clustered(n: int, seed: int = 20, objects: int = 20) -> dict:
+    r = _rng(seed)
+    ocx, ocy = r.uniform(0.1, 0.9, objects), r.uniform(0.1, 0.9, objects)
+    ow, oh = r.uniform(0.05, 0.3, objects), r.uniform(0.05, 0.3, objects)
+    k = r.integers(0, objects, n)
+    cx = ocx[k] + r.normal(0, 1, n) * 0.1 * ow[k]
+    cy = ocy[k] + r.normal(0, 1, n) * 0.1 * oh[k]
+    w = ow[k] * np.exp(r.normal(0, 0.1, n))
+    h = oh[k] * np.exp(r.normal(0, 0.1, n))
+    boxes = boxes_from_centers(cx, cy, w, h)
+    return {"boxes": boxes, "scores": r.uniform(0, 1, n).astype(np.float32), "iou_threshold": 0.5}
+
+
+def anchors_for(height: int, width: int) -> np.ndarray:
+    """``(1, H * W * 5, 4)`` float32 anchors, computed as the contract says (float64, then cast).
+
+    Written out here (not taken from ``reference``) so that the workloads do not
+    depend on any implementation under test.
+    """
+    shapes = [(s, RATIOS[0]) for s in SIZES] + [(SIZES[0], r) for r in RATIOS[1:]]
+    cy, cx = np.meshgrid(
+        (np.arange(height) + 0.5) / height, (np.arange(width) + 0.5) / width, indexing="ij"
+    )
+    out = np.empty((height, width, len(shapes), 4), np.float64)
+    for k, (s, r) in enumerate(shapes):
+        hw, hh = s * math.sqrt(r) * height / width / 2, s / math.sqrt(r) / 2
+        out[:, :, k] = np.stack([cx - hw, cy - hh, cx + hw, cy + hh], -1)
+    return out.reshape(1, -1, 4).astype(np.float32)
+
+
+def random_labels(batch: int, g: int, seed: int) -> np.ndarray:
+    r = _rng(seed)
+    cls = r.integers(0, NUM_CLASSES, (batch, g)).astype(np.float32)
+    cx, cy = r.uniform(0.1, 0.9, (batch, g)), r.uniform(0.1, 0.9, (batch, g))
+    w, h = r.uniform(0.05, 0.5, (batch, g)), r.uniform(0.05, 0.5, (batch, g))
+    return np.concatenate([cls[..., None], boxes_from_centers(cx, cy, w, h)], -1)
+
+
+def box_iou_inputs(n: int, m: int) -> Callable[[], dict]:
+    def make():
+        return {"boxes1": random_boxes(n, seed=1), "boxes2": random_boxes(m, seed=2)}
+
+    return make
+
+
+def anchors_vs_gt() -> dict:
+    return {"boxes1": anchors_for(561, 728)[0], "boxes2": random_labels(1, 10, seed=3)[0, :, 1:]}
+
+
+def prior_inputs() -> dict:
+    return {"data_shape": (1, 3, 561, 728), "sizes": SIZES, "ratios": RATIOS}
+
+
+def target_inputs(batch: int, height: int, width: int, g: int, seed: int) -> Callable[[], dict]:
+    def make():
+        return {"anchors": anchors_for(height, width), "labels": random_labels(batch, g, seed)}
+
+    return make
+
+
+def detection_inputs(batch: int = 32, height: int = 32, width: int = 32, seed: int = 5) -> dict:
+    anchors = anchors_for(height, width)
+    a = anchors.shape[1]
+    r = _rng(seed)
+    logits = r.normal(0, 1, (batch, NUM_CLASSES + 1, a))
+    logits[:, 0] += 2.0
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    offsets = r.normal(0, 0.5, (batch, 4 * a))
+    return {
+        "cls_probs": probs.astype(np.float32),
+        "offset_preds": offsets.astype(np.float32),
+        "anchors": anchors,
+    }
+
+
+_NOT_IN_TORCHVISION = "torchvision.ops has no such operation"
+_NO_TV = {TORCHVISION: _NOT_IN_TORCHVISION, TORCHVISION_CUDA: _NOT_IN_TORCHVISION}
+
+
+def _all() -> list[Workload]:
+    w: list[Workload] = []
+    for n in (100, 300, 1000, 2000, 5000):
+        w.append(Workload("box_iou", f"{n}x{n}", n * n, box_iou_inputs(n, n), series="NxN"))
+    w.append(Workload("box_iou", "2042040x10", 2042040 * 10, anchors_vs_gt, series="anchors x 10"))
+    for kind, gen in (("uniform", nms_uniform), ("clustered", nms_clustered)):
+        for n in (1000, 5000, 20000):
+            w.append(Workload("nms", f"{kind}-{n}", n, (lambda g=gen, n=n: g(n)), series=kind))
+    w.append(Workload("multibox_prior", "561x728", 2042040, prior_inputs, skip=dict(_NO_TV)))
+    w.append(
+        Workload(
+            "multibox_target",
+            "32x5120x4",
+            32 * 5120 * 4,
+            target_inputs(32, 32, 32, 4, seed=4),
+            skip=dict(_NO_TV),
+        )
+    )
+    w.append(
+        Workload(
+            "multibox_target",
+            "1x2042040x10",
+            2042040 * 10,
+            target_inputs(1, 561, 728, 10, seed=6),
+            skip=dict(_NO_TV),
+        )
+    )
+    w.append(
+        Workload(
+            "multibox_detection", "32x5120x21", 32 * 5120, detection_inputs, skip=dict(_NO_TV)
+        )
+    )
+    return w
+
+
+WORKLOADS: list[Workload] = _all()
+BY_ID: dict[str, Workload] = {w.id: w for w in WORKLOADS}
+
+
+def by_op(op: str) -> list[Workload]:
+    return [w for w in WORKLOADS if w.op == op]

@@ -1,0 +1,1 @@
+"""The JAX implementation of the anchor-box contract."""

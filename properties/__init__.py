@@ -1,0 +1,1 @@
+"""Hypothesis strategies and property tests for the anchor-box contract."""

@@ -1,0 +1,118 @@
+"""The suite's pytest plugin, registered as a ``pytest11`` entry point.
+
+After ``pip install`` of this project it is active in every pytest run, so a
+user can point the suite at their own implementation from their repository::
+
+    pytest --pyargs properties --impl=their_package.anchors
+
+Options: ``--impl=NAME`` picks the implementation under test: ``jaximpl`` (the
+default), ``reference``, any importable module, or a path to a ``.py`` file.
+Fixture ``impl`` is an :class:`Implementation`: ``impl.nms(...)`` calls the
+module's ``nms``, and a function the module lacks skips the test with
+"nms not provided by NAME".
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from hypothesis import settings
+
+from .profiles import default_profile, register_profiles
+
+register_profiles()
+
+
+class Implementation:
+    """The implementation under test: attribute access returns its functions."""
+
+    def __init__(self, name: str, module: ModuleType):
+        self.name = name
+        self.module = module
+
+    @property
+    def path(self) -> str:
+        return getattr(self.module, "__file__", None) or "<no file>"
+
+    def has(self, function: str) -> bool:
+        return callable(getattr(self.module, function, None))
+
+    def __getattr__(self, function: str):
+        if function.startswith("__"):
+            raise AttributeError(function)
+        f = getattr(self.module, function, None)
+        if not callable(f):
+            pytest.skip(f"{function} not provided by {self.name}")
+        return f
+
+    def __repr__(self) -> str:
+        return f"Implementation({self.name!r}, {self.path!r})"
+
+
+def load_implementation(spec: str) -> Implementation:
+    """Import ``spec``: a module name, or a path to a ``.py`` file."""
+    if spec.endswith(".py") or os.sep in spec or "/" in spec:
+        path = Path(spec).expanduser().resolve()
+        if not path.is_file():
+            raise pytest.UsageError(f"--impl: no such file: {path}")
+        mod_name = f"_impl_under_test_{path.stem}"
+        module_spec = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[mod_name] = module
+        module_spec.loader.exec_module(module)
+        return Implementation(path.name, module)
+    try:
+        return Implementation(spec, importlib.import_module(spec))
+    except ImportError as e:
+        raise pytest.UsageError(f"--impl: cannot import {spec!r}: {e}") from e
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("anchor-properties", "anchor-box property suite")
+    group.addoption(
+        "--impl",
+        default=os.environ.get("ANCHOR_IMPL", "jaximpl"),
+        help="implementation under test: 'jaximpl' (default), 'reference', an importable "
+        "module name, or a path to a .py file (env: ANCHOR_IMPL)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Hypothesis's own plugin loads --hypothesis-profile; otherwise pick ours.
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile(default_profile())
+    config._anchor_impl = None  # loaded on first use
+
+
+def get_implementation(config: pytest.Config) -> Implementation:
+    if getattr(config, "_anchor_impl", None) is None:
+        config._anchor_impl = load_implementation(config.getoption("impl"))
+    return config._anchor_impl
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    impl = get_implementation(config)
+    lines = [
+        f"anchor-box suite: implementation {impl.name} ({impl.path})",
+        f"anchor-box suite: hypothesis profile {settings.get_current_profile_name()}",
+    ]
+    try:
+        import jax
+
+        lines.append(f"anchor-box suite: jax {jax.__version__}, devices {jax.devices()}")
+    except Exception as e:  # pragma: no cover - jax is a dependency
+        lines.append(f"anchor-box suite: jax unavailable ({e})")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig: pytest.Config) -> Implementation:
+    """The implementation under test (``--impl``)."""
+    return get_implementation(pytestconfig)

@@ -1,0 +1,76 @@
+"""Box conversions and IoU.
+
+A box is ``(x1, y1, x2, y2)`` in corner form or ``(cx, cy, w, h)`` in center
+form. Everything here is float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validate as v
+
+
+def box_corner_to_center(boxes) -> np.ndarray:
+    """``(N, 4)`` corner boxes -> ``(N, 4)`` center boxes ``(cx, cy, w, h)``.
+
+    Raises ``ValueError`` for a wrong shape, non-finite coordinates or
+    ``x2 < x1`` / ``y2 < y1``.
+    """
+    return _corner_to_center(v.boxes(boxes, "boxes"))
+
+
+def _corner_to_center(b: np.ndarray) -> np.ndarray:
+    x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    return np.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], axis=-1)
+
+
+def box_center_to_corner(boxes) -> np.ndarray:
+    """``(N, 4)`` center boxes ``(cx, cy, w, h)`` -> ``(N, 4)`` corner boxes.
+
+    Raises ``ValueError`` for a wrong shape, non-finite values or a negative
+    width or height.
+    """
+    b = v.as_array(boxes, "boxes", ndim=2, last=4)
+    v.check_finite(b, "boxes")
+    for col, what in ((2, "width"), (3, "height")):
+        if (b[:, col] < 0).any():
+            i = int(np.argmax(b[:, col] < 0))
+            raise ValueError(f"boxes: negative {what} in row {i} ({b[i, col]})")
+    return _center_to_corner(b)
+
+
+def _center_to_corner(b: np.ndarray) -> np.ndarray:
+    cx, cy, w, h = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)
+
+
+def _area(b: np.ndarray) -> np.ndarray:
+    return (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+
+
+def _iou(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
+    """IoU of already validated float64 boxes: ``(N, 4), (M, 4) -> (N, M)``."""
+    # Intersection rectangle of every pair, by broadcasting (N, 1) against (1, M).
+    left = np.maximum(b1[:, None, 0], b2[None, :, 0])
+    top = np.maximum(b1[:, None, 1], b2[None, :, 1])
+    right = np.minimum(b1[:, None, 2], b2[None, :, 2])
+    bottom = np.minimum(b1[:, None, 3], b2[None, :, 3])
+    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    union = _area(b1)[:, None] + _area(b2)[None, :] - inter
+    # Two boxes of zero area have union 0: their IoU is 0 (d2l gives NaN, 0/0).
+    iou = np.zeros_like(inter)
+    np.divide(inter, union, out=iou, where=union > 0)
+    return iou
+
+
+def box_iou(boxes1, boxes2) -> np.ndarray:
+    """Intersection over union of every pair: ``(N, 4), (M, 4) -> (N, M)``.
+
+    ``IoU = |A ∩ B| / |A ∪ B|``, and 0 where the union is empty (both boxes
+    have zero area). Degenerate boxes (zero width or height) are valid and
+    have IoU 0 with everything. Raises ``ValueError`` for invalid boxes.
+    """
+    b1 = v.boxes(boxes1, "boxes1")
+    b2 = v.boxes(boxes2, "boxes2")
+    return _iou(b1, b2)
