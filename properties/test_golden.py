@@ -28,7 +28,9 @@ def close(got, expected, what: str, rtol: float = RTOL, atol: float = ATOL):
 
 def exact(got, expected, what: str):
     got = np.asarray(got)
-    assert got.shape == np.shape(expected), f"{what}: shape {got.shape}, expected {np.shape(expected)}"
+    assert got.shape == np.shape(expected), (
+        f"{what}: shape {got.shape}, expected {np.shape(expected)}"
+    )
     assert np.array_equal(got, expected), f"{what}: got {got.tolist()}, expected {list(expected)}"
 
 

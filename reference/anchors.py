@@ -37,9 +37,7 @@ def multibox_prior(data, sizes, ratios) -> np.ndarray:
 
     # The n + m - 1 shapes every pixel carries, in the contract's order.
     shapes = [(s, ratios[0]) for s in sizes] + [(sizes[0], r) for r in ratios[1:]]
-    half_sizes = [
-        (s * math.sqrt(r) * height / width / 2, s / math.sqrt(r) / 2) for s, r in shapes
-    ]
+    half_sizes = [(s * math.sqrt(r) * height / width / 2, s / math.sqrt(r) / 2) for s, r in shapes]
 
     # Pixel centres, shape (H, W): row i, column j -> ((j + 0.5) / W, (i + 0.5) / H).
     cy, cx = np.meshgrid(

@@ -102,9 +102,7 @@ def multibox_detection(
         rest = np.flatnonzero(~kept)  # ascending anchor index
         class_id[rest] = -1
         order = np.concatenate([keep, rest])
-        rows = np.concatenate(
-            [class_id[order, None], conf[order, None], boxes[order]], axis=1
-        )
+        rows = np.concatenate([class_id[order, None], conf[order, None], boxes[order]], axis=1)
         below = rows[:, 1] < pos_t
         rows[below, 0] = -1
         rows[below, 1] = 1 - rows[below, 1]
