@@ -1,1 +1,46 @@
-"""The JAX implementation of the anchor-box contract."""
+"""The JAX implementation of the anchor-box contract.
+
+Every operation of the contract under its d2l name, returning JAX arrays
+(float32 unless float64 is given with x64 enabled):
+
+- :func:`box_corner_to_center`, :func:`box_center_to_corner`, :func:`box_iou`,
+  :func:`multibox_prior`, :func:`offset_boxes`, :func:`offset_inverse`;
+- :func:`assign_anchor_to_bbox`, :func:`multibox_target` (whole batch, padded
+  labels with ``class < 0`` ignored);
+- :func:`nms` (eager, variable length), :func:`nms_padded` (static shape,
+  ``max_output_size`` static), :func:`nms_keep_mask` (static shape),
+  :func:`multibox_detection` (whole batch).
+
+The public functions validate concrete arguments (``ValueError`` naming the
+argument) and skip value checks on tracers, so ``jax.jit(f)`` works on all of
+them except :func:`nms` (variable length) and, for ``nms_padded``, with
+``max_output_size`` marked static. Each docstring says what the jitted form
+returns for invalid input. :func:`nms_padded_jit` is the check-free jitted core.
+"""
+
+from .boxes import (
+    box_center_to_corner,
+    box_corner_to_center,
+    box_iou,
+    multibox_prior,
+    offset_boxes,
+    offset_inverse,
+)
+from .matching import assign_anchor_to_bbox, multibox_target
+from .suppression import multibox_detection, nms, nms_keep_mask, nms_padded, nms_padded_jit
+
+__all__ = [
+    "assign_anchor_to_bbox",
+    "box_center_to_corner",
+    "box_corner_to_center",
+    "box_iou",
+    "multibox_detection",
+    "multibox_prior",
+    "multibox_target",
+    "nms",
+    "nms_keep_mask",
+    "nms_padded",
+    "nms_padded_jit",
+    "offset_boxes",
+    "offset_inverse",
+]

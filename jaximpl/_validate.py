@@ -1,0 +1,196 @@
+"""Argument checks shared by the public (eager) entry points of :mod:`jaximpl`.
+
+Two kinds of checks:
+
+- *shape* checks (rank, last dimension, matching lengths) always run: shapes
+  are static, so they work on concrete arrays and on tracers alike;
+- *value* checks (finite, ``x1 <= x2``, thresholds in ``[0, 1]``, ...) run only
+  when the argument is concrete. Under ``jax.jit`` the argument is a
+  :class:`jax.core.Tracer`, no value can be inspected, and the check is skipped;
+  each public function documents what its jitted form returns then.
+
+A value check first runs one small jitted reduction on the device (one boolean
+comes back to the host); only when it fails is the array copied to the host to
+build the message, which has the same form as the reference's:
+``"boxes: x2 < x1 in row 3 (0.5 > 0.25)"``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(x: Any) -> bool:
+    """True unless ``x`` is a tracer (an abstract value inside ``jit``/``vmap``/``grad``)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def float_dtype(dtype) -> np.dtype:
+    """The dtype computations run in: float32 at least, float64 if given (and enabled)."""
+    dtype = np.dtype(dtype)
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.promote_types(dtype, jnp.float32)
+    return jnp.dtype(jnp.float32)
+
+
+def as_array(
+    x: Any, name: str, ndim: int | None = None, last: int | None = None, dtype=None
+) -> jax.Array:
+    """``x`` as a floating JAX array (float32 unless float64 is given), checking its shape."""
+    if not isinstance(x, jax.Array):
+        try:
+            x = jnp.asarray(x)  # also sequences of tracers (jit of a tuple argument)
+        except (TypeError, ValueError):
+            try:
+                x = jnp.asarray(np.asarray(x))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{name}: cannot be read as an array of numbers ({e})") from None
+        if x.dtype == np.dtype(object) or not (
+            jnp.issubdtype(x.dtype, jnp.number) or x.dtype == np.dtype(bool)
+        ):
+            raise ValueError(f"{name}: cannot be read as an array of numbers (dtype {x.dtype})")
+    x = x.astype(float_dtype(x.dtype) if dtype is None else dtype)
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {tuple(x.shape)}")
+    if last is not None and (x.ndim == 0 or x.shape[-1] != last):
+        raise ValueError(f"{name}: last dimension must be {last}, got shape {tuple(x.shape)}")
+    return x
+
+
+@jax.jit
+def _all_finite(x: jax.Array) -> jax.Array:
+    return jnp.all(jnp.isfinite(x))
+
+
+@jax.jit
+def _corner_boxes_ok(x: jax.Array, rows: jax.Array) -> jax.Array:
+    ok = jnp.isfinite(x).all(axis=-1) & (x[..., 2] >= x[..., 0]) & (x[..., 3] >= x[..., 1])
+    return jnp.all(ok | ~rows)
+
+
+def check_finite(x: jax.Array, name: str, what: str = "values") -> None:
+    """Raise unless every entry of a concrete ``x`` is finite (no-op on tracers)."""
+    if not is_concrete(x) or x.size == 0 or bool(_all_finite(x)):
+        return
+    arr = np.asarray(x)
+    bad = ~np.isfinite(arr)
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise ValueError(f"{name}: non-finite {what} at index {where} ({arr[where]})")
+
+
+def check_corner_boxes(x: jax.Array, name: str, rows: jax.Array | None = None) -> None:
+    """Finite, ``x1 <= x2`` and ``y1 <= y2`` for every box of ``x[..., 4]`` selected by ``rows``."""
+    if not is_concrete(x) or x.size == 0:
+        return
+    sel = jnp.ones(x.shape[:-1], bool) if rows is None else rows
+    if bool(_corner_boxes_ok(x, sel)):
+        return
+    arr = np.where(np.asarray(sel)[..., None], np.asarray(x), 0.0)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name}: non-finite coordinates at index {where} ({arr[where]})")
+    for axis, (lo, hi) in (("x", (0, 2)), ("y", (1, 3))):
+        bad = arr[..., hi] < arr[..., lo]
+        if bad.any():
+            row = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"{name}: {axis}2 < {axis}1 in row {row if len(row) > 1 else row[0]} "
+                f"({arr[row][lo]} > {arr[row][hi]})"
+            )
+
+
+def boxes(x: Any, name: str) -> jax.Array:
+    """A valid ``(N, 4)`` array of corner boxes (values checked when concrete)."""
+    arr = as_array(x, name, ndim=2, last=4)
+    check_corner_boxes(arr, name)
+    return arr
+
+
+def anchors_1a4(x: Any, name: str = "anchors") -> jax.Array:
+    """The ``(1, A, 4)`` anchors of ``multibox_target`` / ``multibox_detection``, as ``(A, 4)``."""
+    arr = as_array(x, name, ndim=3, last=4)
+    if arr.shape[0] != 1:
+        raise ValueError(f"{name}: expected shape (1, A, 4), got {tuple(arr.shape)}")
+    arr = arr[0]
+    check_corner_boxes(arr, name)
+    return arr
+
+
+def anchor_extent(anchors: jax.Array, name: str) -> None:
+    """Box coding divides by the anchor's width and height: both must be > 0."""
+    if not is_concrete(anchors) or anchors.size == 0:
+        return
+    arr = np.asarray(anchors)
+    for lo, hi, what in ((0, 2, "width"), (1, 3, "height")):
+        zero = arr[:, hi] - arr[:, lo] <= 0
+        if zero.any():
+            i = int(np.argmax(zero))
+            raise ValueError(f"{name}: zero {what} in row {i} (box coding divides by it)")
+
+
+def threshold(t: Any, name: str, dtype=jnp.float32) -> jax.Array:
+    """A scalar in ``[0, 1]`` (checked when concrete), as a 0-d array of ``dtype``."""
+    if is_concrete(t):
+        number_like = numbers.Real | np.ndarray | np.generic | jax.Array
+        if isinstance(t, bool) or not isinstance(t, number_like):
+            raise ValueError(f"{name}: must be a number in [0, 1], got {t!r}")
+        t_arr = np.asarray(t)
+        if t_arr.ndim != 0:
+            raise ValueError(f"{name}: must be a scalar, got shape {t_arr.shape}")
+        if t_arr.dtype == np.dtype(bool) or not np.issubdtype(t_arr.dtype, np.number):
+            raise ValueError(f"{name}: must be a number in [0, 1], got {t!r}")
+        value = float(t_arr)
+        if not (0.0 <= value <= 1.0):  # also rejects NaN
+            raise ValueError(f"{name}: must be in [0, 1], got {value}")
+    elif jnp.ndim(t) != 0:
+        raise ValueError(f"{name}: must be a scalar, got shape {jnp.shape(t)}")
+    return jnp.asarray(t, dtype=dtype)
+
+
+def same_length(a: jax.Array, name_a: str, b: jax.Array, name_b: str) -> None:
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"{name_b}: length {b.shape[0]} does not match {name_a} (length {a.shape[0]})"
+        )
+
+
+def positive_list(values: Any, name: str) -> jax.Array:
+    """A non-empty 1-D array of finite positive numbers (values checked when concrete)."""
+    arr = as_array(values, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D sequence, got shape {tuple(arr.shape)}")
+    if arr.size == 0:
+        raise ValueError(f"{name}: must not be empty")
+    if is_concrete(arr):
+        check_finite(arr, name)
+        host = np.asarray(arr)
+        bad = host <= 0
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{name}: must be positive, got {host[i]} at index {i}")
+    return arr
+
+
+def output_size(n: Any, name: str = "max_output_size") -> int:
+    """A static non-negative Python int (``max_output_size`` of ``nms_padded``)."""
+    if isinstance(n, jax.core.Tracer):
+        raise ValueError(
+            f"{name}: must be a static Python int, got a traced value; mark it static "
+            f"(jax.jit(..., static_argnames='{name}'))"
+        )
+    if isinstance(n, bool | np.bool_):
+        raise ValueError(f"{name}: must be a non-negative int, got {n!r}")
+    try:
+        value = operator.index(n)
+    except TypeError:
+        raise ValueError(f"{name}: must be a non-negative int, got {n!r}") from None
+    if value < 0:
+        raise ValueError(f"{name}: must be a non-negative int, got {value}")
+    return value
