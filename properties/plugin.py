@@ -24,13 +24,34 @@ from types import ModuleType
 import pytest
 from hypothesis import settings
 
+from . import asserts
 from .profiles import default_profile, register_profiles
 
 register_profiles()
 
 
+# The functions of the contract, and the optional static-shape forms the suite tests when present.
+CONTRACT_FUNCTIONS = (
+    "box_corner_to_center",
+    "box_center_to_corner",
+    "multibox_prior",
+    "box_iou",
+    "assign_anchor_to_bbox",
+    "offset_boxes",
+    "offset_inverse",
+    "multibox_target",
+    "nms",
+    "multibox_detection",
+)
+OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask")
+
+
 class Implementation:
-    """The implementation under test: attribute access returns its functions."""
+    """The implementation under test: attribute access returns its functions.
+
+    A contract function (or optional form) the module lacks skips the calling test with
+    "NAME not provided by IMPL"; any other missing attribute is an ``AttributeError``.
+    """
 
     def __init__(self, name: str, module: ModuleType):
         self.name = name
@@ -44,12 +65,12 @@ class Implementation:
         return callable(getattr(self.module, function, None))
 
     def __getattr__(self, function: str):
-        if function.startswith("__"):
-            raise AttributeError(function)
         f = getattr(self.module, function, None)
-        if not callable(f):
+        if callable(f):
+            return f
+        if function in CONTRACT_FUNCTIONS or function in OPTIONAL_FUNCTIONS:
             pytest.skip(f"{function} not provided by {self.name}")
-        return f
+        raise AttributeError(f"{self.name} has no function {function!r}")
 
     def __repr__(self) -> str:
         return f"Implementation({self.name!r}, {self.path!r})"
@@ -81,6 +102,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="implementation under test: 'jaximpl' (default), 'reference', an importable "
         "module name, or a path to a .py file (env: ANCHOR_IMPL)",
     )
+    group.addoption(
+        "--anchor-reports",
+        default=os.environ.get("ANCHOR_REPORTS", "anchor-reports"),
+        help="folder for the PNG drawings of failing examples ('' to disable; "
+        "env: ANCHOR_REPORTS; default: anchor-reports)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -89,6 +116,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile(default_profile())
     config._anchor_impl = None  # loaded on first use
+    reports = config.getoption("anchor_reports", "anchor-reports")
+    asserts.REPORTS_DIR = Path(reports).resolve() if reports else None
+    spec = config.getoption("impl", "jaximpl")
+    is_path = spec.endswith(".py") or "/" in spec or os.sep in spec
+    asserts.IMPL_SPEC = str(Path(spec).expanduser().resolve()) if is_path else spec
 
 
 def get_implementation(config: pytest.Config) -> Implementation:
