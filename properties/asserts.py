@@ -67,7 +67,7 @@ class Call:
 
     def repro(self) -> str:
         """A snippet that reproduces the call with these inputs."""
-        lines = ["import numpy as np", "from properties.plugin import load_implementation", ""]
+        lines = ["import numpy as np", "from properties.plugin import load_implementation"]
         lines.append(f"impl = load_implementation({IMPL_SPEC!r})")
         for key, value in self.args.items():
             lines.append(f"{key} = {_literal(value)}")
