@@ -120,6 +120,17 @@ def check(condition: bool, message: str, call: Call | None) -> None:
         fail(message, call)
 
 
+def _same_shape(g: np.ndarray, e: np.ndarray, call: Call | None, what: str) -> None:
+    __tracebackhide__ = True
+    if g.shape != e.shape:
+        fail(
+            f"{what}: got {_show(g)}, expected {_show(e)}: shape {g.shape} vs {e.shape}",
+            call,
+            got=g,
+            expected=e,
+        )
+
+
 def assert_equal(
     got: Any,
     expected: Any,
@@ -134,13 +145,7 @@ def assert_equal(
     """
     __tracebackhide__ = True
     g, e = np.asarray(got), np.asarray(expected)
-    if g.shape != e.shape:
-        fail(
-            f"{what}: got {_show(g)}, expected {_show(e)}: shape {g.shape} vs {e.shape}",
-            call,
-            got=g,
-            expected=e,
-        )
+    _same_shape(g, e, call, what)
     if g.size == 0:
         return
     if g.dtype.kind in "fc" or e.dtype.kind in "fc":
@@ -187,13 +192,7 @@ def assert_close(
     tol = tolerance(g.dtype)
     rtol = tol["rtol"] if rtol is None else rtol
     atol = tol["atol"] if atol is None else atol
-    if g.shape != e.shape:
-        fail(
-            f"{what}: got {_show(g)}, expected {_show(e)}: shape {g.shape} vs {e.shape}",
-            call,
-            got=g,
-            expected=e,
-        )
+    _same_shape(g, e, call, what)
     if g.size == 0:
         return
     gf, ef = g.astype(np.float64), e.astype(np.float64)
