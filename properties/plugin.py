@@ -24,7 +24,7 @@ from types import ModuleType
 import pytest
 from hypothesis import settings
 
-from . import asserts
+from . import asserts, stats
 from .profiles import default_profile, register_profiles
 
 register_profiles()
@@ -108,6 +108,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="folder for the PNG drawings of failing examples ('' to disable; "
         "env: ANCHOR_REPORTS; default: anchor-reports)",
     )
+    group.addoption(
+        "--anchor-stats",
+        default=None,
+        metavar="FILE",
+        help="write a Markdown table of examples, JAX compiles and seconds per test to FILE",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -121,6 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
     spec = config.getoption("impl", "jaximpl")
     is_path = spec.endswith(".py") or "/" in spec or os.sep in spec
     asserts.IMPL_SPEC = str(Path(spec).expanduser().resolve()) if is_path else spec
+    stats.configure(config)
 
 
 def get_implementation(config: pytest.Config) -> Implementation:

@@ -1,0 +1,114 @@
+"""``--anchor-stats=FILE``: how many examples each property ran and how many JAX compiles it cost.
+
+For every test: the Hypothesis examples that passed in the generate phase (and the explicit
+``@example`` cases, in the "explicit" phase), the number of XLA backend compiles that happened
+while it ran (counted with ``jax.monitoring``; a jitted implementation compiles once per new
+shape and dtype, so this is the number the strategies' size buckets bound) and its wall time.
+Written as a Markdown table to FILE; under ``pytest -n`` each worker writes a part and the
+controller merges them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+_COMPILE_EVENT = "backend_compile"
+
+
+class Stats:
+    """The pytest plugin object, registered by the suite's plugin when ``--anchor-stats`` is set."""
+
+    def __init__(self, path: Path, worker: str | None):
+        self.path = path
+        self.worker = worker
+        self.rows: dict[str, dict] = {}
+        self.compiles = 0
+        self._listening = False
+
+    def _listen(self) -> None:
+        if self._listening:
+            return
+        self._listening = True
+        try:
+            import jax.monitoring
+        except ImportError:  # pragma: no cover - jax is a dependency
+            return
+
+        def on_duration(event: str, duration: float, **kwargs) -> None:
+            if _COMPILE_EVENT in event:
+                self.compiles += 1
+
+        jax.monitoring.register_event_duration_secs_listener(on_duration)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        self._listen()
+        before, start = self.compiles, time.perf_counter()
+        yield
+        self.rows[item.nodeid] = {
+            "compiles": self.compiles - before,
+            "seconds": time.perf_counter() - start,
+        }
+
+    def pytest_runtest_makereport(self, item: pytest.Item, call) -> None:
+        if call.when != "call" or item.nodeid not in self.rows:
+            return
+        text = getattr(item, "hypothesis_statistics", "") or ""
+        examples = {
+            phase: int(passing)
+            for phase, passing in re.findall(
+                r"during (\w+) phase .*?\n.*?\n\s*- (\d+) passing", text, flags=re.S
+            )
+        }
+        self.rows[item.nodeid]["examples"] = examples.get("generate", 0)
+        inner = getattr(getattr(item.obj, "hypothesis", None), "inner_test", None)
+        explicit = getattr(inner, "hypothesis_explicit_examples", None)
+        if explicit is None:
+            explicit = getattr(item.obj, "hypothesis_explicit_examples", [])
+        self.rows[item.nodeid]["explicit"] = len(explicit)
+        self.rows[item.nodeid]["hypothesis"] = bool(text)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.worker is not None:
+            part = self.path.with_name(f"{self.path.name}.{self.worker}.json")
+            part.write_text(json.dumps(self.rows))
+            return
+        rows = dict(self.rows)
+        for part in sorted(self.path.parent.glob(f"{self.path.name}.*.json")):
+            rows.update(json.loads(part.read_text()))
+            part.unlink()
+        self.path.write_text(render(rows))
+
+
+def render(rows: dict[str, dict]) -> str:
+    """A Markdown table, one row per test, plus totals."""
+    lines = [
+        "| test | examples | explicit | compiles | seconds |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for nodeid in sorted(rows):
+        r = rows[nodeid]
+        examples = r.get("examples", 0) if r.get("hypothesis") else "-"
+        lines.append(
+            f"| `{nodeid}` | {examples} | {r.get('explicit', 0)} | {r['compiles']} "
+            f"| {r['seconds']:.2f} |"
+        )
+    total = sum(r["seconds"] for r in rows.values())
+    compiles = sum(r["compiles"] for r in rows.values())
+    examples = sum(r.get("examples", 0) for r in rows.values())
+    lines.append(f"| **{len(rows)} tests** | {examples} | | {compiles} | {total:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def configure(config: pytest.Config) -> None:
+    """Register the stats plugin if ``--anchor-stats`` is set."""
+    path = config.getoption("anchor_stats", None)
+    if not path:
+        return
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    config.pluginmanager.register(Stats(Path(path).resolve(), worker), "anchor-stats")
