@@ -1,0 +1,47 @@
+"""nms hard-codes 0.5 in its self-suppression step, so chains go wrong below 0.5.
+
+Bug: a NumPy port of the tiled JAX NMS forked from mlperf into
+google-research/scenic (``scenic/projects/baselines/centernet/modeling/nms.py``,
+``_self_suppression``) for a single tile. The pairwise IoU matrix is masked
+to ``IoU > iou_threshold``, then iterated: a box "can suppress others" when
+its largest masked IoU with a higher-ranked box is ``<= 0.5``, the literal
+0.5, where it should be ``== 0`` (not suppressed at all). Above 0.5 the two
+agree; below it a box that was itself suppressed still suppresses the next
+one in a chain (A suppresses B, B overlaps C, A does not overlap C: C is lost).
+PITFALLS "NMS", chains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference import *  # noqa: F403 -- every other function is the reference's
+from reference import _validate as v
+from reference.boxes import _iou
+
+CAUGHT_BY: list[str] = []
+
+
+def nms(boxes, scores, iou_threshold):
+    b = v.boxes(boxes, "boxes")
+    s = v.as_array(scores, "scores", ndim=1)
+    v.check_finite(s, "scores")
+    v.same_length(b, "boxes", s, "scores")
+    t = v.threshold(iou_threshold, "iou_threshold")
+    order = np.asarray(sorted(range(len(s)), key=lambda i: -s[i]), dtype=np.int64)
+    n = len(order)
+    if n == 0:
+        return order
+    sb = b[order]
+    iou = _iou(sb, sb)
+    upper = np.arange(n)[None, :] > np.arange(n)[:, None]  # row i ranks above column j
+    iou = iou * (upper & (iou > t))
+    while True:  # iterate to a fixed point, as scenic's while_loop does
+        can_suppress = iou.max(axis=0) <= 0.5  # BUG: the literal 0.5, should be == 0
+        unsuppressed = (can_suppress[:, None] * iou).max(axis=0) <= 0.5
+        new_iou = unsuppressed[:, None] * iou  # suppressed boxes lose their row
+        if np.array_equal(new_iou, iou):
+            break
+        iou = new_iou
+    suppressed = iou.sum(axis=0) > 0
+    return order[~suppressed]
