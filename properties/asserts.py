@@ -211,6 +211,36 @@ def assert_close(
         )
 
 
+def assert_within(
+    got: Any, expected: Any, bound: Any, call: Call | None, what: str = "result"
+) -> None:
+    """Same shape, and ``|got - expected| <= bound`` element-wise (``bound`` broadcasts).
+
+    For results whose rounding error has been derived (a bound per element, from the inputs'
+    magnitudes and the unit roundoff) instead of a flat tolerance. NaN is outside every bound;
+    an infinity is within only when it equals the expected value.
+    """
+    __tracebackhide__ = True
+    g, e = np.asarray(got), np.asarray(expected, dtype=np.float64)
+    _same_shape(g, e, call, what)
+    if g.size == 0:
+        return
+    g64 = g.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(g64 - e)
+        bad = ~((err <= bound) | (g64 == e))
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        fail(
+            f"{what}: got {g[where]!r}, expected {e[where]!r} at index {where}, error "
+            f"{err[where]:.3g} > rounding bound {np.broadcast_to(bound, e.shape)[where]:.3g} "
+            f"({int(bad.sum())} of {bad.size} outside)",
+            call,
+            got=g,
+            expected=e,
+        )
+
+
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 

@@ -12,7 +12,11 @@ import numpy as np
 from reference import *  # noqa: F403 -- every other function is the reference's
 from reference import _validate as v
 
-CAUGHT_BY: list[str] = []
+CAUGHT_BY: list[str] = [
+    "test_box_iou.py::test_box_iou_is_zero_for_disjoint_and_touching_boxes",
+    "test_box_iou.py::test_box_iou_is_scale_invariant",
+    "test_box_iou.py::test_box_iou_matches_reference_on_lattice",
+]
 
 
 def box_iou(boxes1, boxes2):

@@ -13,7 +13,11 @@ import numpy as np
 from reference import *  # noqa: F403 -- every other function is the reference's
 from reference import _validate as v
 
-CAUGHT_BY: list[str] = []
+CAUGHT_BY: list[str] = [
+    "test_box_iou.py::test_box_iou_of_box_with_itself_is_one",
+    "test_box_iou.py::test_box_iou_at_dyadic_value_is_exact",
+    "test_box_iou.py::test_box_iou_matches_reference_on_lattice",
+]
 
 
 def box_iou(boxes1, boxes2):

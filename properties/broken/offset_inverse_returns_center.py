@@ -14,7 +14,11 @@ from reference import *  # noqa: F403 -- every other function is the reference's
 from reference import _validate as v
 from reference.boxes import _corner_to_center
 
-CAUGHT_BY: list[str] = []
+CAUGHT_BY: list[str] = [
+    "test_offsets.py::test_round_trip_recovers_boxes_up_to_eps",
+    "test_offsets.py::test_offset_inverse_matches_reference",
+    "test_offsets.py::test_anchor_codes_itself_and_zero_decodes_to_anchor",
+]
 
 
 def offset_inverse(anchors, offset_preds):
