@@ -45,7 +45,7 @@ def box_center_to_corner(boxes):
 
 
 def _box_iou(boxes1, boxes2):
-    """The chapter's ``box_iou`` (broadcast ``(N, 1, 2)`` against ``(M, 2)``), 0 on an empty union."""
+    """The chapter's ``box_iou`` (``(N, 1, 2)`` against ``(M, 2)``), 0 on an empty union."""
 
     def box_area(boxes):
         return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -98,6 +98,8 @@ def multibox_prior(data, sizes, ratios):
 def _assign_anchor_to_bbox(ground_truth, valid, anchors, iou_threshold=0.5):
     """The chapter's assignment; ``valid`` marks the real (non-padding) ground-truth rows."""
     num_anchors, num_gt_boxes = anchors.shape[0], ground_truth.shape[0]
+    if num_gt_boxes == 0:  # the chapter's torch.max fails on an empty axis; contract: all -1
+        return jnp.full(num_anchors, -1, jnp.int32)
     jaccard = _box_iou(anchors, ground_truth)
     jaccard = jnp.where(valid[None, :], jaccard, -1.0)  # padding columns never win
     max_ious = jnp.max(jaccard, axis=1)
@@ -148,6 +150,8 @@ def _target_one_image(anchors, label):
     assigned = anchors_bbox_map >= 0
     bbox_mask = jnp.repeat(assigned.astype(jnp.float32)[:, None], 4, axis=1)
     bb_idx = jnp.maximum(anchors_bbox_map, 0)
+    if label.shape[0] == 0:  # no rows to gather from: one all-background row
+        label = jnp.zeros((1, 5), label.dtype)
     class_labels = jnp.where(assigned, label[bb_idx, 0].astype(jnp.int32) + 1, 0)
     assigned_bb = jnp.where(assigned[:, None], label[bb_idx, 1:], 0.0)
     offset = offset_boxes(anchors, assigned_bb) * bbox_mask

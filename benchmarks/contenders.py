@@ -1,0 +1,366 @@
+"""How each contender runs each operation.
+
+``prepare(op, contender, inputs)`` converts the workload's NumPy inputs to the
+contender's own arrays (on its device), compiles and warms it, and returns a
+``Prepared`` whose ``call()`` runs the operation once and waits for the result
+(``block_until_ready`` for JAX, ``torch.cuda.synchronize`` for CUDA). Only
+``call()`` is timed. It raises ``Unavailable`` when the contender cannot run the
+operation here (no such op, no CUDA, an attribute ``jaximpl`` does not have yet).
+
+On ``box_iou`` three write probes run too (``workloads.PROBES``): a plain write of
+the ``(N, M)`` float32 output, the bound a ``box_iou`` cannot beat.
+
+Compile time is reported apart from run time:
+
+- ``jaximpl``: wall time of ``jax.jit(f).lower(*args).compile()`` (tracing,
+  lowering and XLA compilation); the timed call is that compiled executable.
+- ``naive-d2l``: its jitted pieces are compiled on the first call, so its compile
+  time is the first call's time minus the second's.
+
+``BENCH_JAXIMPL=module`` benchmarks another module with ``jaximpl``'s API in its
+place (a fork, or a deliberately slowed wrapper to check that the gate fails).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+
+from . import workloads as wl
+
+
+class Unavailable(Exception):
+    """The contender cannot run this operation on this machine (the reason is the message)."""
+
+
+@dataclass
+class Prepared:
+    call: Callable[[], Any]
+    compile_s: float | None = None
+    compile_method: str | None = None
+    device: str = "cpu"
+    notes: dict = field(default_factory=dict)
+
+
+def jaximpl_module():
+    name = os.environ.get("BENCH_JAXIMPL", "jaximpl")
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:  # pragma: no cover - depends on the checkout
+        raise Unavailable(f"cannot import {name}: {e}") from None
+
+
+def _need(module, attr: str):
+    fn = getattr(module, attr, None)
+    if fn is None:
+        raise Unavailable(f"{module.__name__} has no {attr} (yet)")
+    return fn
+
+
+def prepare(op: str, contender: str, inputs: dict) -> Prepared:
+    fn = _PREPARERS.get((op, contender))
+    if fn is None:
+        raise Unavailable(f"{contender} has no {op}")
+    return fn(inputs)
+
+
+# --------------------------------------------------------------------------- JAX helpers
+
+
+def _jax():
+    import jax
+
+    return jax
+
+
+def _device_put(*arrays):
+    jax = _jax()
+    out = [jax.device_put(np.asarray(a)) for a in arrays]
+    jax.block_until_ready(out)
+    return out
+
+
+def _jax_device() -> str:
+    jax = _jax()
+    d = jax.devices()[0]
+    return f"{d.platform}:{getattr(d, 'device_kind', '')}"
+
+
+def _aot(fn, *args) -> Prepared:
+    """Compile ``fn`` for ``args`` ahead of time; time the compile; warm the executable."""
+    jax = _jax()
+    t0 = perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = perf_counter() - t0
+
+    def call():
+        return jax.block_until_ready(compiled(*args))
+
+    call()  # warm: first run allocates
+    return Prepared(call, compile_s, "lower+compile", _jax_device())
+
+
+def _first_call(fn) -> Prepared:
+    """Warm a function that compiles on its first call; compile = first call - second call."""
+    t0 = perf_counter()
+    fn()
+    first = perf_counter() - t0
+    t0 = perf_counter()
+    fn()
+    second = perf_counter() - t0
+    return Prepared(fn, max(first - second, 0.0), "first call - second call", _jax_device())
+
+
+def _block(fn):
+    jax = _jax()
+
+    def call():
+        return jax.block_until_ready(fn())
+
+    return call
+
+
+# --------------------------------------------------------------------------- jaximpl
+
+
+def _jax_box_iou(inp):
+    f = _need(jaximpl_module(), "box_iou")
+    return _aot(f, *_device_put(inp["boxes1"], inp["boxes2"]))
+
+
+def _jax_nms(inp):
+    jnp = _jax().numpy
+    f = _need(jaximpl_module(), "nms_padded")
+    boxes, scores = _device_put(inp["boxes"], inp["scores"])
+    n = int(boxes.shape[0])
+    thr = jnp.float32(inp["iou_threshold"])
+
+    def nms_all(b, s, t):  # max_output_size = N: the full NMS, as torchvision computes it
+        return f(b, s, t, n)
+
+    p = _aot(nms_all, boxes, scores, thr)
+    p.notes["kept"] = int(p.call()[1])
+    return p
+
+
+def _jax_prior(inp):
+    f = _need(jaximpl_module(), "multibox_prior")
+    data, sizes, ratios = _device_put(
+        np.zeros(inp["data_shape"], np.float32),
+        np.asarray(inp["sizes"], np.float32),
+        np.asarray(inp["ratios"], np.float32),
+    )
+    return _aot(f, data, sizes, ratios)
+
+
+def _jax_target(inp):
+    f = _need(jaximpl_module(), "multibox_target")
+    return _aot(f, *_device_put(inp["anchors"], inp["labels"]))
+
+
+def _jax_detection(inp):
+    f = _need(jaximpl_module(), "multibox_detection")
+    return _aot(f, *_device_put(inp["cls_probs"], inp["offset_preds"], inp["anchors"]))
+
+
+# --------------------------------------------------------------------------- naive d2l port
+
+
+def _naive_box_iou(inp):
+    from . import naive_d2l
+
+    b1, b2 = _device_put(inp["boxes1"], inp["boxes2"])
+    return _first_call(_block(lambda: naive_d2l.box_iou(b1, b2)))
+
+
+def _naive_nms(inp):
+    from . import naive_d2l
+
+    boxes, scores, t = inp["boxes"], inp["scores"], inp["iou_threshold"]
+    p = Prepared(lambda: naive_d2l.nms(boxes, scores, t), device="host")
+    p.notes["kept"] = len(p.call())
+    return p
+
+
+def _naive_prior(inp):
+    from . import naive_d2l
+
+    (data,) = _device_put(np.zeros(inp["data_shape"], np.float32))
+    return _first_call(_block(lambda: naive_d2l.multibox_prior(data, inp["sizes"], inp["ratios"])))
+
+
+def _naive_target(inp):
+    from . import naive_d2l
+
+    anchors, labels = _device_put(inp["anchors"], inp["labels"])
+    return _first_call(_block(lambda: naive_d2l.multibox_target(anchors, labels)))
+
+
+def _naive_detection(inp):
+    from . import naive_d2l
+
+    probs, offs, anchors = _device_put(inp["cls_probs"], inp["offset_preds"], inp["anchors"])
+    return _first_call(_block(lambda: naive_d2l.multibox_detection(probs, offs, anchors)))
+
+
+# --------------------------------------------------------------------------- NumPy reference
+
+
+def _reference():
+    try:
+        return importlib.import_module("reference")
+    except ImportError as e:  # pragma: no cover
+        raise Unavailable(f"cannot import reference: {e}") from None
+
+
+def _f64(*arrays):
+    return [np.asarray(a, np.float64) for a in arrays]
+
+
+def _ref_box_iou(inp):
+    f = _need(_reference(), "box_iou")
+    b1, b2 = _f64(inp["boxes1"], inp["boxes2"])
+    return Prepared(lambda: f(b1, b2))
+
+
+def _ref_nms(inp):
+    f = _need(_reference(), "nms")
+    boxes, scores = _f64(inp["boxes"], inp["scores"])
+    t = inp["iou_threshold"]
+    p = Prepared(lambda: f(boxes, scores, t))
+    p.notes["kept"] = len(p.call())
+    return p
+
+
+def _ref_prior(inp):
+    f = _need(_reference(), "multibox_prior")
+    data = np.zeros(inp["data_shape"], np.float32)
+    return Prepared(lambda: f(data, inp["sizes"], inp["ratios"]))
+
+
+def _ref_target(inp):
+    f = _need(_reference(), "multibox_target")
+    anchors, labels = _f64(inp["anchors"], inp["labels"])
+    return Prepared(lambda: f(anchors, labels))
+
+
+def _ref_detection(inp):
+    f = _need(_reference(), "multibox_detection")
+    probs, offs, anchors = _f64(inp["cls_probs"], inp["offset_preds"], inp["anchors"])
+    return Prepared(lambda: f(probs, offs, anchors))
+
+
+# --------------------------------------------------------------------------- torchvision
+
+
+def _torch(cuda: bool):
+    try:
+        import torch
+        import torchvision
+    except ImportError as e:  # pragma: no cover
+        raise Unavailable(f"torchvision not installed: {e}") from None
+    if cuda and not torch.cuda.is_available():
+        raise Unavailable("no CUDA device visible to torch")
+    return torch, torchvision
+
+
+def _tv_box_iou(inp, cuda=False):
+    torch, tv = _torch(cuda)
+    dev = "cuda" if cuda else "cpu"
+    b1 = torch.from_numpy(inp["boxes1"]).to(dev)
+    b2 = torch.from_numpy(inp["boxes2"]).to(dev)
+
+    def call():
+        out = tv.ops.box_iou(b1, b2)
+        if cuda:
+            torch.cuda.synchronize()
+        return out
+
+    call()
+    return Prepared(call, device=f"torch:{dev}")
+
+
+def _tv_nms(inp, cuda=False):
+    torch, tv = _torch(cuda)
+    dev = "cuda" if cuda else "cpu"
+    boxes = torch.from_numpy(inp["boxes"]).to(dev)
+    scores = torch.from_numpy(inp["scores"]).to(dev)
+    t = float(inp["iou_threshold"])
+
+    def call():
+        out = tv.ops.nms(boxes, scores, t)
+        if cuda:
+            torch.cuda.synchronize()
+        return out
+
+    p = Prepared(call, device=f"torch:{dev}")
+    p.notes["kept"] = int(call().shape[0])
+    return p
+
+
+# --------------------------------------------------------------------------- write probes
+
+
+def _output_shape(inp) -> tuple[int, int]:
+    return int(inp["boxes1"].shape[0]), int(inp["boxes2"].shape[0])
+
+
+def _probe_np_fill(inp):
+    shape = _output_shape(inp)
+
+    def call():
+        out = np.empty(shape, np.float32)
+        out.fill(0.0)
+        return out
+
+    call()
+    return Prepared(call, device="host")
+
+
+def _probe_np_fill_reused(inp):
+    buf = np.empty(_output_shape(inp), np.float32)
+
+    def call():
+        buf.fill(0.0)
+        return buf
+
+    call()
+    return Prepared(call, device="host")
+
+
+def _probe_jnp_zeros(inp):
+    jnp = _jax().numpy
+    shape = _output_shape(inp)
+    return _aot(lambda: jnp.zeros(shape, jnp.float32))
+
+
+_PREPARERS: dict[tuple[str, str], Callable[[dict], Prepared]] = {
+    ("box_iou", wl.JAXIMPL): _jax_box_iou,
+    ("nms", wl.JAXIMPL): _jax_nms,
+    ("multibox_prior", wl.JAXIMPL): _jax_prior,
+    ("multibox_target", wl.JAXIMPL): _jax_target,
+    ("multibox_detection", wl.JAXIMPL): _jax_detection,
+    ("box_iou", wl.NAIVE): _naive_box_iou,
+    ("nms", wl.NAIVE): _naive_nms,
+    ("multibox_prior", wl.NAIVE): _naive_prior,
+    ("multibox_target", wl.NAIVE): _naive_target,
+    ("multibox_detection", wl.NAIVE): _naive_detection,
+    ("box_iou", wl.REFERENCE): _ref_box_iou,
+    ("nms", wl.REFERENCE): _ref_nms,
+    ("multibox_prior", wl.REFERENCE): _ref_prior,
+    ("multibox_target", wl.REFERENCE): _ref_target,
+    ("multibox_detection", wl.REFERENCE): _ref_detection,
+    ("box_iou", wl.TORCHVISION): _tv_box_iou,
+    ("nms", wl.TORCHVISION): _tv_nms,
+    ("box_iou", wl.TORCHVISION_CUDA): lambda inp: _tv_box_iou(inp, cuda=True),
+    ("nms", wl.TORCHVISION_CUDA): lambda inp: _tv_nms(inp, cuda=True),
+    ("box_iou", wl.WRITE_NP): _probe_np_fill,
+    ("box_iou", wl.WRITE_JNP): _probe_jnp_zeros,
+    ("box_iou", wl.WRITE_REUSED): _probe_np_fill_reused,
+}
