@@ -324,7 +324,7 @@ def draw_example(call: Call, got: Any, expected: Any, message: str, path: Path) 
     legend = []
     for n, (name, value) in enumerate(call.args.items()):
         bxs = _boxes_of(name, value)
-        if bxs is None or not np.all(np.isfinite(bxs)):
+        if bxs is None or bxs.size == 0 or not np.all(np.isfinite(bxs)):
             continue
         colour = colours[n % len(colours)]
         legend.append(f"{name} ({colour.removeprefix('tab:')})")

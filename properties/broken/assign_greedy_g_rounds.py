@@ -14,7 +14,10 @@ from reference import *  # noqa: F403 -- every other function is the reference's
 from reference import _validate as v
 from reference.boxes import _iou
 
-CAUGHT_BY: list[str] = []
+CAUGHT_BY: list[str] = [
+    "test_assign.py::test_assign_greedy_runs_min_a_g_rounds",
+    "test_assign.py::test_assign_every_ground_truth_owns_an_anchor",
+]
 
 
 def assign_anchor_to_bbox(ground_truth, anchors, device=None, iou_threshold=0.5):
