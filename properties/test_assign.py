@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import reference
 
 from .asserts import TOLERANCES, Call, assert_equal, check, fail
+from .laws import assign_from_iou, greedy_pairs, iou_matrix
 from .strategies import (
     disjoint_matching_problems,
     dyadic_thresholds,
@@ -79,38 +80,6 @@ def assign_call(impl, gt: np.ndarray, anchors: np.ndarray, t: float) -> Call:
 
 
 # --- the contract, spelled out on an IoU matrix (for laws and for float32 ties) ----------------
-
-
-def iou_matrix(gt: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """``J = box_iou(anchors, ground_truth)``, ``(A, G)`` float64 (the reference's IoU)."""
-    jaccard = np.asarray(reference.box_iou(anchors, gt), dtype=np.float64)
-    return jaccard.reshape(len(anchors), len(gt))
-
-
-def greedy_pairs(jaccard: np.ndarray) -> list[tuple[int, int]]:
-    """The ``min(A, G)`` greedy picks ``(anchor, gt)`` in round order (first max, row-major)."""
-    remaining = np.array(jaccard, dtype=np.float64)
-    pairs = []
-    for _ in range(min(remaining.shape)):
-        a, g = np.unravel_index(int(np.argmax(remaining)), remaining.shape)
-        pairs.append((int(a), int(g)))
-        remaining[a, :] = -np.inf
-        remaining[:, g] = -np.inf
-    return pairs
-
-
-def assign_from_iou(jaccard: np.ndarray, t: float) -> np.ndarray:
-    """The contract's map computed from ``J`` (steps a and b)."""
-    num_anchors, num_gt = jaccard.shape
-    out = np.full(num_anchors, -1, dtype=np.int64)
-    if num_gt == 0:
-        return out
-    best = np.argmax(jaccard, axis=1)
-    hit = jaccard[np.arange(num_anchors), best] >= t
-    out[hit] = best[hit]
-    for a, g in greedy_pairs(jaccard):
-        out[a] = g
-    return out
 
 
 def lattice_iou(got: np.ndarray, gt: np.ndarray, anchors: np.ndarray, t: float) -> np.ndarray:

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 import reference
 
 from .asserts import Call, assert_close, assert_equal, check, tolerance
+from .laws import check_kept_do_not_overlap, check_suppressed_have_suppressor
 from .strategies import DetectionProblem, detection_problems
-from .test_nms import check_kept_do_not_overlap, check_suppressed_have_suppressor
 
 F32 = np.float32
 

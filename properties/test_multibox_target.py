@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 import reference
 
 from .asserts import Call, assert_close, assert_equal, check, tolerance
+from .laws import assign_from_iou, iou_matrix
 from .strategies import anchors_1a4, label_batches, pad_labels
-from .test_assign import assign_from_iou, iou_matrix
 
 F32 = np.float32
 # Shape buckets of the whole file (see the module docstring): a new shape costs a jitted

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 import reference
 
 from .asserts import Call, assert_equal, check
+from .laws import check_kept_do_not_overlap, check_suppressed_have_suppressor, visiting_rank
 from .strategies import (
     DYADIC_THRESHOLDS,
     SIZE_BUCKETS,
@@ -67,15 +68,6 @@ def nms_call(impl, problem) -> Call:
         scores=problem.scores,
         iou_threshold=problem.iou_threshold,
     )
-
-
-def visiting_rank(scores: np.ndarray) -> np.ndarray:
-    """Position of each box in the contract's visiting order (-score, index)."""
-    n = len(scores)
-    order = np.lexsort((np.arange(n), -scores.astype(np.float64)))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    return rank
 
 
 def margin_of(problem) -> float:
@@ -133,54 +125,6 @@ def check_follows_visiting_order(got, scores, call: Call) -> None:
             "scores by ascending index)",
             call,
         )
-
-
-def check_kept_do_not_overlap(got, boxes, t: float, margin: float, call: Call) -> None:
-    """Law: no two kept boxes have IoU ``> t`` (``> t + margin`` off the lattice)."""
-    __tracebackhide__ = True
-    if len(got) < 2:
-        return
-    iou = reference.box_iou(boxes[got], boxes[got])
-    np.fill_diagonal(iou, 0)
-    over = np.argwhere(iou > t + margin)
-    if over.size:
-        i, j = (int(k) for k in over[0])
-        check(
-            False,
-            f"kept indices {got.tolist()}: kept boxes {int(got[i])} and {int(got[j])} have IoU "
-            f"{iou[i, j]!r} > iou_threshold {t} (one must suppress the other)",
-            call,
-        )
-
-
-def check_suppressed_have_suppressor(got, boxes, scores, t: float, margin: float, call) -> None:
-    """Law: every box not kept has IoU ``> t`` (``> t - margin``) with a kept box visited
-    before it."""
-    __tracebackhide__ = True
-    n = len(scores)
-    kept = np.zeros(n, dtype=bool)
-    kept[got] = True
-    if kept.all():
-        return
-    rank = visiting_rank(scores)
-    iou = reference.box_iou(boxes, boxes)
-    for j in np.flatnonzero(~kept):
-        by = [int(i) for i in got if rank[i] < rank[j] and iou[i, j] > t - margin]
-        if not by:
-            earlier = [int(i) for i in got if rank[i] < rank[j]]
-            best = max(earlier, key=lambda i: iou[i, j]) if earlier else None
-            detail = (
-                f"the largest IoU with a kept box visited before it is {iou[best, j]!r} "
-                f"(box {best})"
-                if best is not None
-                else "no kept box is visited before it"
-            )
-            check(
-                False,
-                f"kept indices {got.tolist()}: box {int(j)} (score {scores[j]!r}) is suppressed, "
-                f"but no kept box visited before it has IoU > iou_threshold {t}: {detail}",
-                call,
-            )
 
 
 def check_laws(got, problem, call: Call) -> None:
