@@ -833,6 +833,10 @@ class DetectionProblem(NamedTuple):
     pos_threshold: float
     exact: bool
 
+    def args(self) -> dict:
+        """The five arguments of ``multibox_detection``, by name, in call order."""
+        return {k: getattr(self, k) for k in self._fields if k != "exact"}
+
 
 # --- scores -------------------------------------------------------------------------------
 

@@ -288,13 +288,7 @@ def test_jit_multibox_detection_equals_eager(impl, device, p):
     require_jittable(
         impl, "multibox_detection", (PROBE_PROBS, np.zeros((1, 8), F32), PROBE_BOXES[None])
     )
-    args = dict(
-        cls_probs=p.cls_probs,
-        offset_preds=p.offset_preds,
-        anchors=p.anchors,
-        nms_threshold=p.nms_threshold,
-        pos_threshold=p.pos_threshold,
-    )
+    args = p.args()
     call = Call(OnDevice(impl, device, jit=True), "multibox_detection", **args)
     got = call()
     eager = Call(OnDevice(impl, device), "multibox_detection", **args)()

@@ -37,14 +37,7 @@ F32 = np.float32
 
 
 def det_call(impl, p: DetectionProblem, **override) -> Call:
-    args = dict(
-        cls_probs=p.cls_probs,
-        offset_preds=p.offset_preds,
-        anchors=p.anchors,
-        nms_threshold=p.nms_threshold,
-        pos_threshold=p.pos_threshold,
-    )
-    args.update(override)
+    args = p.args() | override
     return Call(impl, "multibox_detection", **args)
 
 
