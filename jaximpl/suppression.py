@@ -51,7 +51,9 @@ from .matching import _max_argmax
 # Boxes per tile, tuned on a 2-core CPU (XLA:CPU vectorises the 32 x 64 IoU
 # blocks well; 64 x 64 and larger blocks run several times slower per IoU).
 TILE = 64
-# Kept boxes per block of the cross step.
+# Kept boxes per block of the cross step. Also the longest reduction XLA:CPU
+# fuses with the IoUs that feed it: it splits longer ones into a reduce-window
+# and a reduce, and the (B, C, W) mask is then written out (about 2x slower).
 CHUNK = 32
 # The cross step gathers the boxes of a tile that are left into half as many
 # slots each time no image has more left, down to this many (a 2-core CPU A/B

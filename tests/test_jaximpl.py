@@ -277,6 +277,39 @@ def test_nms_tile_sizes_agree():
         assert np.array_equal(np.asarray(idx)[: int(count)], expected), (tile, chunk)
 
 
+def test_batched_nms_images_finish_apart():
+    """Images of one batch advance through the same tile loop (``_nms_sorted``).
+
+    Each row must be that image's own NMS whatever its neighbours, also when one
+    image reaches ``max_output_size`` tiles before another (it must stop
+    appending while the others go on), for tile sizes with and without the
+    narrowing of the cross step (64 -> 32, 128 -> 64 -> 32, 16: none).
+    """
+    rng = np.random.default_rng(11)
+    n = 300
+    # Kept counts far apart, so the images reach max_output_size tiles apart:
+    # the unit box nudged by multiples of 1/64 (few kept), lattice boxes (some),
+    # zero-width boxes (IoU 0 with everything: all kept, max_output_size first).
+    nudged = (np.array([0, 0, 1, 1]) + rng.integers(0, 5, (n, 4)) / 64).astype(F32)
+    flat = lattice_boxes(rng, n, 64)
+    flat[:, 2] = flat[:, 0]
+    images = [nudged, lattice_boxes(rng, n, 64), flat]
+    scores = [(rng.integers(0, 40, n) / 8).astype(F32) for _ in images]
+    expected = [reference.nms(b, s, 0.25) for b, s in zip(images, scores, strict=True)]
+    assert len(expected[0]) < 7 < 40 < len(expected[1]) < len(expected[2]) == n
+    boxes = jnp.asarray(np.stack(images))  # (B, N, 4)
+    for k in (7, 40, n):
+        for tile, chunk in ((64, 32), (128, 16), (16, 8)):
+            sorted_boxes, order, t = js._prepare(boxes, jnp.asarray(np.stack(scores)), tile)
+            idx, count = js._nms_sorted(sorted_boxes, order, jnp.float32(0.25), k, t, chunk)
+            for b in range(3):
+                want = expected[b][:k]
+                got = np.asarray(idx[b])
+                assert int(count[b]) == len(want), (k, tile, b)
+                assert np.array_equal(got[: len(want)], want), (k, tile, chunk, b)
+                assert np.all(got[len(want) :] == -1), (k, tile, b)
+
+
 # ------------------------------------------------------- jit, batch, padding, retrace
 
 
