@@ -14,6 +14,7 @@ Arguments after ``--`` go to pytest (e.g. ``-- -k nms``).
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -44,7 +45,11 @@ def _pytest(json_path: Path, mode: str, extra: list[str], paths: list[str]) -> i
         *extra,
     ]
     print("+", " ".join(cmd[2:]), flush=True)
-    return subprocess.call(cmd, cwd=ROOT)
+    # Started from a pytest-xdist worker (benchmarks/test_gate.py under `pytest -n`),
+    # the worker's variables would make pytest-benchmark believe it runs under xdist
+    # too and disable itself: the run is a fresh, serial pytest.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    return subprocess.call(cmd, cwd=ROOT, env=env)
 
 
 def _report(json_path: Path, out: Path, title: str | None) -> str:
