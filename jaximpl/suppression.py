@@ -186,13 +186,13 @@ def _nms_sorted(
     t = jnp.asarray(iou_threshold, dtype)
     x1, y1, x2, y2 = (sorted_boxes[:, k] for k in range(4))
     sorted_area = (x2 - x1) * (y2 - y1)
-    # The buffer of kept boxes never needs more than max_output_size entries
-    # (rounded to whole blocks): an image stops appending once that many are kept.
     chunk = min(_default_blocks()[1] if chunk is None else chunk, n_pad)
     # Slot widths of the cross step: tile, tile / 2, ... down to NARROWEST.
     widths = [tile]
     while widths[-1] // 2 >= NARROWEST and widths[-1] % 2 == 0:
         widths.append(widths[-1] // 2)
+    # The buffers of kept boxes never need more than max_output_size entries
+    # (rounded to whole blocks): an image stops appending once that many are kept.
     size = -(-min(max_output_size, n_pad) // chunk) * chunk
     iota = jnp.arange(tile, dtype=jnp.int32)
     chunk_iota = jnp.arange(chunk, dtype=jnp.int32)
@@ -210,6 +210,15 @@ def _nms_sorted(
         active = num_kept < max_output_size
         real = (tile_idx >= 0) & active[:, None]
         most_kept = jnp.max(jnp.where(active, num_kept, 0))
+
+        def gather(pos):
+            """Boxes, areas and indices at tile positions ``pos`` ``(B, W)`` (``T``: empty)."""
+            p = jnp.minimum(pos, tile - 1)
+            return (
+                jnp.take_along_axis(tile_boxes, p[:, None, :], axis=2),
+                jnp.take_along_axis(tile_area, p, axis=1),
+                jnp.take_along_axis(tile_idx, p, axis=1),
+            )
 
         def cross(boxes, area, start, sup, more):
             """Suppression of ``boxes`` ``(B, 4, W)`` by the kept boxes from ``start`` on.
@@ -238,12 +247,7 @@ def _nms_sorted(
             Once no image has more than ``widths[level + 1]`` boxes left, they
             are gathered into that many slots and the scan goes on with them.
             """
-            if level == 0:
-                boxes, area = tile_boxes, tile_area
-            else:
-                p = jnp.minimum(pos, tile - 1)
-                boxes = jnp.take_along_axis(tile_boxes, p[:, None, :], axis=2)
-                area = jnp.take_along_axis(tile_area, p, axis=1)
+            boxes, area = (tile_boxes, tile_area) if level == 0 else gather(pos)[:2]
             last = level + 1 == len(widths)
             if last:
                 more = lambda s: True  # noqa: E731
@@ -281,13 +285,8 @@ def _nms_sorted(
             num_kept, kept_boxes, kept_area, kept_idx = bufs
             w = pos.shape[1]
             cand = pos < tile
-            if w == tile:  # in place: pos is the identity where cand, no gather
-                boxes, area, idx = tile_boxes, tile_area, tile_idx
-            else:
-                p = jnp.minimum(pos, tile - 1)
-                boxes = jnp.take_along_axis(tile_boxes, p[:, None, :], axis=2)
-                area = jnp.take_along_axis(tile_area, p, axis=1)
-                idx = jnp.take_along_axis(tile_idx, p, axis=1)
+            # In place (w == T), pos is the identity where cand: no gather.
+            boxes, area, idx = (tile_boxes, tile_area, tile_idx) if w == tile else gather(pos)
 
             def resolve(cand):
                 over = (_iou_t(boxes, area, boxes, area) > t) & upper[:w, :w]
@@ -316,7 +315,7 @@ def _nms_sorted(
         bufs = (num_kept, kept_boxes, kept_area, kept_idx)
 
         # Most tiles have few candidates left in any image: the self step then
-        # works on them alone, gathered into `slots` slots.
+        # works on them alone, gathered into SELF_SLOTS slots.
         def in_place(bufs):
             return resolve_and_append(jnp.where(cand, iota_b, tile), bufs)
 
