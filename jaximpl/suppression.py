@@ -548,7 +548,7 @@ def multibox_detection(
     image).
     Complexity per image: O(A C) for the class maximum, plus the NMS
     (O(A log A + A K) for ``K`` kept boxes, see :func:`nms_padded`); memory
-    O(B A C + T^2). ``jax.jit(multibox_detection)(cls_probs, offset_preds,
+    O(B A C + B T^2). ``jax.jit(multibox_detection)(cls_probs, offset_preds,
     anchors)`` works as it stands.
 
     Raises ``ValueError`` (when concrete) for wrong shapes, non-finite values,
