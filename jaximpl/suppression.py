@@ -131,12 +131,16 @@ def _score_order(scores: jax.Array) -> jax.Array:
     )
 
 
-def _iou_t(a: jax.Array, area_a: jax.Array, b: jax.Array, area_b: jax.Array) -> jax.Array:
-    """IoU of coordinate-major boxes: ``(..., 4, P), (..., P), (..., 4, Q), (..., Q)``.
+def _overlaps(
+    a: jax.Array, area_a: jax.Array, b: jax.Array, area_b: jax.Array, t: jax.Array
+) -> jax.Array:
+    """``IoU > t`` for coordinate-major boxes: ``(..., 4, P), (..., P), (..., 4, Q), (..., Q), ()``.
 
-    Returns ``(..., P, Q)``.
-
-    The formula (and float operations) of :func:`box_iou`, on contiguous rows.
+    Returns ``(..., P, Q)`` bool. For ``union > 0``,
+    ``inter / union > t`` is ``inter > t * union``: no division, and exact where
+    ``t * union`` is (a dyadic threshold on lattice boxes: the same decisions as
+    the rounded IoU there, see CONTRACT.md, "Exactness"). ``union <= 0`` and NaN
+    give False (IoU 0).
     """
     left = jnp.maximum(a[..., 0, :, None], b[..., 0, None, :])
     top = jnp.maximum(a[..., 1, :, None], b[..., 1, None, :])
@@ -144,8 +148,19 @@ def _iou_t(a: jax.Array, area_a: jax.Array, b: jax.Array, area_b: jax.Array) -> 
     bottom = jnp.minimum(a[..., 3, :, None], b[..., 3, None, :])
     inter = jnp.maximum(right - left, 0) * jnp.maximum(bottom - top, 0)
     union = area_a[..., :, None] + area_b[..., None, :] - inter
-    positive = union > 0
-    return jnp.where(positive, inter / jnp.where(positive, union, 1), 0)
+    return (union > 0) & (inter > t * union)
+
+
+def _any_rows(mask: jax.Array) -> jax.Array:
+    """``jnp.any(mask, axis=1)`` for ``(B, C, W)``, as ``C - 1`` elementwise ORs.
+
+    XLA:CPU fuses these with the IoUs that feed them into one loop over
+    ``(B, W)``, vectorised along ``W`` (its reduction loop is slower).
+    """
+    out = mask[:, 0]
+    for c in range(1, mask.shape[1]):
+        out = out | mask[:, c]
+    return out
 
 
 def _compact(mask: jax.Array, values: jax.Array, width: int, fill: int) -> jax.Array:
@@ -233,8 +248,8 @@ def _nms_sorted(
                 kb = lax.dynamic_slice_in_dim(kept_boxes, start, chunk, axis=2)
                 ka = lax.dynamic_slice_in_dim(kept_area, start, chunk, axis=1)
                 live = start + chunk_iota[None, :] < num_kept[:, None]  # (B, C)
-                over = (_iou_t(kb, ka, boxes, area) > t) & live[:, :, None]
-                return start + chunk, sup | jnp.any(over, axis=1)
+                over = _overlaps(kb, ka, boxes, area, t) & live[:, :, None]
+                return start + chunk, sup | _any_rows(over)
 
             return lax.while_loop(
                 lambda s: (s[0] < most_kept) & ~jnp.all(s[1]) & more(s[1]), block, (start, sup)
@@ -289,7 +304,7 @@ def _nms_sorted(
             boxes, area, idx = (tile_boxes, tile_area, tile_idx) if w == tile else gather(pos)
 
             def resolve(cand):
-                over = (_iou_t(boxes, area, boxes, area) > t) & upper[:w, :w]
+                over = _overlaps(boxes, area, boxes, area, t) & upper[:w, :w]
                 over = over & cand[:, :, None]  # only candidates can suppress
 
                 def step(s):
