@@ -37,7 +37,6 @@ never suppresses and is never suppressed: it is kept. Inverted boxes
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import jax
@@ -65,6 +64,35 @@ SELF_SLOTS = 16
 # Accelerators run each loop iteration as a kernel launch: bigger blocks there
 # (not measured in this project yet).
 _ACCELERATOR_TILE, _ACCELERATOR_CHUNK = 256, 256
+
+
+# XLA:CPU compiles for 256-bit vectors unless told otherwise, also where the CPU
+# has AVX-512. Asking for 512 made the NMS 5-13% faster on the benchmark
+# workloads (uniform boxes; clustered ones within noise) and multibox_detection
+# about 7% (2-core AMD EPYC with AVX-512, same process, paired runs), outputs
+# bit-identical. A hint: CPUs with narrower vectors and other backends ignore it.
+# It applies to this module's own jitted entry points; pass the same
+# ``compiler_options`` to a ``jax.jit`` of your own to get it there.
+COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
+
+
+def _jit_pair(fun, **kwargs):
+    """``fun`` jitted with :data:`COMPILER_OPTIONS`, and plainly (for :func:`_call`)."""
+    return jax.jit(fun, compiler_options=COMPILER_OPTIONS, **kwargs), jax.jit(fun, **kwargs)
+
+
+def _call(pair, *args, **static):
+    """Call the jitted ``pair`` from :func:`_jit_pair` on ``args``.
+
+    The options are for XLA:CPU, and JAX takes compiler options on a
+    top-level ``jit`` only: on other backends, and inside a caller's trace
+    (``jit``, ``vmap``, ...), the plain one runs (the caller's ``jit`` compiles
+    it with its own options).
+    """
+    with_options, plain = pair
+    if jax.default_backend() == "cpu" and all(v.is_concrete(a) for a in args):
+        return with_options(*args, **static)
+    return plain(*args, **static)
 
 
 def _default_blocks() -> tuple[int, int]:
@@ -406,7 +434,7 @@ def _nms_core(
     return idx[0], count[0]
 
 
-_nms_jit = jax.jit(_nms_core, static_argnames="max_output_size")
+_nms_jit = _jit_pair(_nms_core, static_argnames="max_output_size")
 
 
 def _keep_mask_core(boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Array) -> jax.Array:
@@ -415,7 +443,7 @@ def _keep_mask_core(boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Arra
     return jnp.zeros(n, bool).at[jnp.where(idx >= 0, idx, n)].set(True, mode="drop")
 
 
-_keep_mask_jit = jax.jit(_keep_mask_core)
+_keep_mask_jit = _jit_pair(_keep_mask_core)
 
 
 def _check_nms_args(boxes: Any, scores: Any, iou_threshold: Any):
@@ -454,7 +482,7 @@ def nms_padded(
     """
     k = v.output_size(max_output_size)
     b, s, t = _check_nms_args(boxes, scores, iou_threshold)
-    return _nms_jit(b, s, t, max_output_size=k)
+    return _call(_nms_jit, b, s, t, max_output_size=k)
 
 
 def nms_keep_mask(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
@@ -465,7 +493,7 @@ def nms_keep_mask(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
     stands; raises ``ValueError`` like :func:`nms_padded` when concrete.
     """
     b, s, t = _check_nms_args(boxes, scores, iou_threshold)
-    return _keep_mask_jit(b, s, t)
+    return _call(_keep_mask_jit, b, s, t)
 
 
 def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
@@ -484,7 +512,7 @@ def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
             "nms returns a variable number of indices and cannot be traced; "
             "use nms_padded(..., max_output_size=N) or nms_keep_mask inside jit/vmap"
         )
-    idx, count = _nms_jit(b, s, t, max_output_size=b.shape[0])
+    idx, count = _call(_nms_jit, b, s, t, max_output_size=b.shape[0])
     return idx[: int(count)]
 
 
@@ -537,7 +565,7 @@ def _detection_core(
     return jnp.concatenate([cid[..., None].astype(dtype), cf[..., None], bx], axis=-1)
 
 
-_detection_jit = jax.jit(_detection_core)
+_detection_jit = _jit_pair(_detection_core)
 
 
 def multibox_detection(
@@ -595,18 +623,17 @@ def multibox_detection(
     dtype = jnp.promote_types(probs.dtype, jnp.promote_types(offs.dtype, anc.dtype))
     nms_t = v.threshold(nms_threshold, "nms_threshold", dtype)
     pos_t = v.threshold(pos_threshold, "pos_threshold", dtype)
-    out = _detection_jit(probs, offs, anc, nms_t, pos_t)
+    out = _call(_detection_jit, probs, offs, anc, nms_t, pos_t)
     if v.is_concrete(out) and out.size and not bool(jnp.all(jnp.isfinite(out))):
         raise ValueError("offset_preds: too large, the decoded boxes overflow")
     return out
 
 
-@partial(jax.jit, static_argnames="max_output_size")
 def nms_padded_jit(
     boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Array, max_output_size: int
 ) -> tuple[jax.Array, jax.Array]:
-    """:func:`nms_padded` without any checks (already jitted, ``max_output_size`` static)."""
-    return _nms_core(boxes, scores, iou_threshold, max_output_size)
+    """:func:`nms_padded` without any checks: runs a jitted core (``max_output_size`` static)."""
+    return _call(_nms_jit, boxes, scores, iou_threshold, max_output_size=max_output_size)
 
 
 __all__ = [

@@ -406,7 +406,7 @@ def test_no_retrace_on_new_values():
         jax.block_until_ready(jt(anchors, labels))
     assert traces["n"] == 1
     # The eager entry points reuse their jitted cores.
-    cores = (js._nms_jit, js._detection_jit, jm._target_jit, jm._assign_jit)
+    cores = (*js._nms_jit, *js._detection_jit, jm._target_jit, jm._assign_jit)
     for _ in range(2):  # warm up
         boxes, scores = random_boxes(rng, 30), rng.random(30).astype(F32)
         jaximpl.nms(boxes, scores, 0.5)
@@ -418,6 +418,28 @@ def test_no_retrace_on_new_values():
         if _ == 0:
             sizes = [c._cache_size() for c in cores]
     assert [c._cache_size() for c in cores] == sizes
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="COMPILER_OPTIONS are for XLA:CPU")
+def test_entry_points_compile_with_the_cpu_options_at_top_level_only():
+    """Called eagerly, NMS and detection compile and run with ``COMPILER_OPTIONS``;
+    inside a caller's jit, the plain jits (JAX rejects compiler options on a nested
+    jit, so the caller's jit would fail)."""
+    rng = np.random.default_rng(11)
+    boxes, scores = random_boxes(rng, 23), rng.random(23).astype(F32)
+    probs = rng.random((1, 3, 23)).astype(F32)
+    offs = np.zeros((1, 92), F32)
+    calls = [
+        (js._nms_jit, lambda: jaximpl.nms_padded(boxes, scores, 0.5, 4)),
+        (js._keep_mask_jit, lambda: jaximpl.nms_keep_mask(boxes, scores, 0.5)),
+        (js._detection_jit, lambda: jaximpl.multibox_detection(probs, offs, boxes[None])),
+    ]
+    for (with_options, plain), call in calls:
+        before = with_options._cache_size(), plain._cache_size()
+        jax.block_until_ready(call())
+        assert (with_options._cache_size(), plain._cache_size()) == (before[0] + 1, before[1])
+        jax.block_until_ready(jax.jit(call)())  # traces the plain one: no error
+        assert with_options._cache_size() == before[0] + 1
     prior = jax.jit(jaximpl.multibox_prior)
     data = jnp.zeros((4, 5))
     prior(data, jnp.asarray([0.5, 0.2]), jnp.asarray([1.0, 2.0]))
