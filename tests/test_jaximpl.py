@@ -310,6 +310,56 @@ def test_batched_nms_images_finish_apart():
                 assert np.all(got[len(want) :] == -1), (k, tile, b)
 
 
+def visiting_order(scores: np.ndarray) -> np.ndarray:
+    """The contract's NMS visiting order, spelled out: descending score, ties by ascending
+    index, NaN last; ``-0.0 == 0.0``."""
+    s = np.asarray(scores, np.float64)
+    key = [(bool(np.isnan(v)), 0.0 if np.isnan(v) else -v, i) for i, v in enumerate(s)]
+    return np.array([k[2] for k in sorted(key)], np.int32)
+
+
+def near_ties(rng: np.random.Generator, groups: list[int]) -> np.ndarray:
+    """float32 scores in groups of consecutive floats (a few ulps apart, some equal), at
+    random positions, plus 1.0 and 1e-30: the key range is then wide enough that the
+    packed sort's coarse key drops about 8 low bits, so each group is a run of equal coarse
+    keys whose order comes from the fine bits."""
+    values = [F32(1.0), F32(1e-30)]
+    for g in groups:
+        v = F32(rng.uniform(0.01, 0.9))
+        for _ in range(g):
+            values.append(v)
+            if rng.random() < 0.7:  # else an exact tie with the next one
+                v = np.nextafter(v, F32(2), dtype=F32)
+    out = np.array(values, F32)
+    return out[rng.permutation(len(out))]
+
+
+@pytest.mark.parametrize("groups", [[1] * 40, [2] * 30, [3, 4] * 12, [5, 6, 7, 8] * 6, [12, 3, 2]])
+@pytest.mark.parametrize("extra", [0, 1])  # even and odd row lengths
+def test_score_order_runs_of_nearly_equal_scores(groups, extra):
+    """``_score_order`` (the sort behind every NMS) is the contract's visiting order when
+    many scores differ in the last bits only: runs of up to ``PACK_RUN`` boxes are fixed by
+    the packed sort's passes, longer ones (12) by the rank fallback. Three rows at once,
+    eager and jitted; plus NaN, signed zeros and exact ties."""
+    rng = np.random.default_rng(sum(groups) + extra)
+    rows = [near_ties(rng, groups) for _ in range(3)]
+    n = min(len(r) for r in rows) - 1 + extra
+    scores = np.stack([r[:n] for r in rows])
+    scores[1, :3] = [np.nan, -0.0, 0.0]
+    expected = np.stack([visiting_order(r) for r in scores])
+    for order in (js._score_order(jnp.asarray(scores)), jax.jit(js._score_order)(scores)):
+        assert np.array_equal(np.asarray(order), expected)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 65])
+def test_score_order_short_rows_and_ties(n):
+    """Rows of 1 to 65 scores: distinct, all equal (one run of exact ties), and two values."""
+    rng = np.random.default_rng(n)
+    for scores in (rng.random(n), np.full(n, 0.5), rng.integers(0, 2, n) / 2):
+        got = np.asarray(jax.jit(js._score_order)(scores.astype(F32)))
+        assert np.array_equal(got, visiting_order(scores.astype(F32)))
+
+
 # ------------------------------------------------------- jit, batch, padding, retrace
 
 
