@@ -266,6 +266,16 @@ def _any_rows(mask: jax.Array) -> jax.Array:
     return out
 
 
+def _count_so_far(mask: jax.Array) -> jax.Array:
+    """``jnp.cumsum(mask, axis=1)`` for a short ``(B, W)`` bool mask, as a product with an
+    upper-triangular ``(W, W)`` matrix of ones: exact (sums of at most ``W`` ones), and one
+    small matrix product on XLA:CPU where its cumsum is a slower reduce-window."""
+    w = mask.shape[1]
+    upper = (jnp.arange(w)[:, None] <= jnp.arange(w)[None, :]).astype(jnp.float32)
+    total = jnp.dot(mask.astype(jnp.float32), upper, precision=lax.Precision.HIGHEST)
+    return total.astype(jnp.int32)
+
+
 def _compact(mask: jax.Array, values: jax.Array, width: int, fill: int) -> jax.Array:
     """The ``values`` where ``mask``, moved to the front of each row, in order.
 
@@ -273,7 +283,7 @@ def _compact(mask: jax.Array, values: jax.Array, width: int, fill: int) -> jax.A
     ``width`` are dropped (the callers make sure there are none).
     """
     batch = mask.shape[0]
-    slot = jnp.where(mask, jnp.cumsum(mask, axis=1, dtype=jnp.int32) - 1, width)
+    slot = jnp.where(mask, _count_so_far(mask) - 1, width)
     out = jnp.full((batch, width), fill, values.dtype)
     return out.at[jnp.arange(batch)[:, None], slot].set(values, mode="drop")
 
@@ -421,7 +431,7 @@ def _nms_sorted(
             # image has two or more.
             keep = lax.cond(jnp.any(jnp.sum(cand, axis=1) > 1), resolve, lambda c: c, cand)
             # Slot `size` is out of range: dropped.
-            dest = jnp.where(keep, num_kept[:, None] + jnp.cumsum(keep, axis=1) - 1, size)
+            dest = jnp.where(keep, num_kept[:, None] + _count_so_far(keep) - 1, size)
             kept_boxes = kept_boxes.at[
                 rows[:, None], jnp.arange(4)[None, :, None], dest[:, None]
             ].set(boxes, mode="drop")
