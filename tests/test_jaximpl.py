@@ -468,6 +468,12 @@ def test_no_retrace_on_new_values():
         if _ == 0:
             sizes = [c._cache_size() for c in cores]
     assert [c._cache_size() for c in cores] == sizes
+    prior = jax.jit(jaximpl.multibox_prior)
+    data = jnp.zeros((4, 5))
+    prior(data, jnp.asarray([0.5, 0.2]), jnp.asarray([1.0, 2.0]))
+    size = prior._cache_size()  # jit wrappers of one function share their cache
+    prior(data, jnp.asarray([0.3, 0.1]), jnp.asarray([1.5, 0.5]))
+    assert prior._cache_size() == size
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="COMPILER_OPTIONS are for XLA:CPU")
@@ -490,12 +496,6 @@ def test_entry_points_compile_with_the_cpu_options_at_top_level_only():
         assert (with_options._cache_size(), plain._cache_size()) == (before[0] + 1, before[1])
         jax.block_until_ready(jax.jit(call)())  # traces the plain one: no error
         assert with_options._cache_size() == before[0] + 1
-    prior = jax.jit(jaximpl.multibox_prior)
-    data = jnp.zeros((4, 5))
-    prior(data, jnp.asarray([0.5, 0.2]), jnp.asarray([1.0, 2.0]))
-    size = prior._cache_size()  # jit wrappers of one function share their cache
-    prior(data, jnp.asarray([0.3, 0.1]), jnp.asarray([1.5, 0.5]))
-    assert prior._cache_size() == size
 
 
 # ---------------------------------------------------------------- large indices
