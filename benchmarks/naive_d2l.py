@@ -15,7 +15,7 @@ keeping the chapter's structure:
   (class argmax, ``offset_inverse``), a transfer to the host, the NumPy NMS and the
   reordering, and one transfer of the stacked result back to the device.
 
-It follows the contract (``shared/CONTRACT.md``), not the chapter, wherever the two
+It follows the contract (``CONTRACT.md``, §8), not the chapter, wherever the two
 differ, so that it computes the same thing as ``jaximpl`` and the reference: IoU 0
 where the union is 0, NMS ties broken by the lower index (stable sort), ``min(A, G)``
 greedy rounds, padding label rows (``class < 0``) ignored, and an integer (not true)

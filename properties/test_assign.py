@@ -1,6 +1,6 @@
 """Properties of ``assign_anchor_to_bbox(ground_truth, anchors, device=None, iou_threshold=0.5)``.
 
-The contract (CONTRACT.md, operation 4), with ``J = box_iou(anchors, ground_truth)`` ``(A, G)``:
+The contract (CONTRACT.md §2.4), with ``J = box_iou(anchors, ground_truth)`` ``(A, G)``:
 
 a. every anchor whose best IoU is ``>= iou_threshold`` takes its best ground truth (the lowest
    index on ties);

@@ -1,7 +1,7 @@
 """Properties of ``multibox_detection(cls_probs, offset_preds, anchors, nms_threshold,
 pos_threshold) -> (B, A, 6)`` rows ``(class_id, conf, x1, y1, x2, y2)``.
 
-The contract (CONTRACT.md, 9), per image: ``conf`` is the max over classes ``1..C`` and
+The contract (CONTRACT.md §2.9), per image: ``conf`` is the max over classes ``1..C`` and
 ``class_id`` its argmax minus 1 (the first on ties); the boxes are the anchors decoded by
 ``offset_inverse``; NMS at ``nms_threshold`` on those boxes with ``conf`` as scores; the rows
 are the kept anchors in selection order, then the others by ascending anchor index with

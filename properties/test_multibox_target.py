@@ -1,6 +1,6 @@
 """Properties of ``multibox_target(anchors (1, A, 4), labels (B, G, 5))``.
 
-The contract (CONTRACT.md, operation 7): per image, the anchors are assigned
+The contract (CONTRACT.md §2.7): per image, the anchors are assigned
 (``assign_anchor_to_bbox`` at threshold 0.5) over the non-padding label rows only (a row with
 class < 0 is padding and ignored); the result is
 

@@ -1,12 +1,12 @@
 """Properties of ``nms(boxes, scores, iou_threshold) -> kept indices in selection order``.
 
-The contract (CONTRACT.md, 8): visit the boxes by descending score, equal scores by ascending
+The contract (CONTRACT.md §2.8): visit the boxes by descending score, equal scores by ascending
 index; keep a box unless its IoU with an already kept box is ``> iou_threshold`` (strictly).
 
 Together, three laws pin the result down completely (by induction over the visiting order):
 the kept list follows the visiting order, no two kept boxes overlap with IoU ``> t``, and
 every suppressed box overlaps a kept box visited before it with IoU ``> t``. Each is a test
-here, next to exact equivalence with the reference and the pitfalls of PITFALLS.md: ties,
+here, next to exact equivalence with the reference and the pitfalls of PITFALLS.md ("NMS"): ties,
 chains below 0.5, IoU exactly at the threshold, touching boxes at 0, boxes at or left of the
 origin, unsorted input, empty input.
 
@@ -142,7 +142,7 @@ def any_problem() -> st.SearchStrategy[NmsProblem]:
     return st.one_of(nms_problems(lattice=True), nms_problems(lattice=False))
 
 
-# A chain at 0.3 (PITFALLS: 0 suppresses 1, 1 would suppress 2, 0 and 2 only touch).
+# A chain at 0.3 (PITFALLS.md, NMS: 0 suppresses 1, 1 would suppress 2, 0 and 2 only touch).
 CHAIN_EXAMPLE = NmsProblem(
     np.array([[0, 0, 4, 1], [2, 0, 6, 1], [4, 0, 8, 1]], F32) / F32(4),
     np.array([0.9, 0.8, 0.7], F32),
