@@ -85,9 +85,34 @@ class Stats:
         self.path.write_text(render(rows))
 
 
+def _module(nodeid: str) -> str:
+    """``properties/test_nms.py::test_x[a]`` -> ``properties/test_nms.py``."""
+    return nodeid.split("::", 1)[0]
+
+
 def render(rows: dict[str, dict]) -> str:
-    """A Markdown table, one row per test, plus totals."""
+    """Markdown: one row per test file, then one row per test, each with totals."""
+    by_module: dict[str, list[dict]] = {}
+    for nodeid, r in rows.items():
+        by_module.setdefault(_module(nodeid), []).append(r)
     lines = [
+        "| file | tests | generated examples | explicit examples | JAX compiles | seconds |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for module in sorted(by_module):
+        rs = by_module[module]
+        lines.append(
+            f"| `{module}` | {len(rs)} | {sum(r.get('examples', 0) for r in rs)} "
+            f"| {sum(r.get('explicit', 0) for r in rs)} | {sum(r['compiles'] for r in rs)} "
+            f"| {sum(r['seconds'] for r in rs):.1f} |"
+        )
+    total = sum(r["seconds"] for r in rows.values())
+    compiles = sum(r["compiles"] for r in rows.values())
+    examples = sum(r.get("examples", 0) for r in rows.values())
+    explicit = sum(r.get("explicit", 0) for r in rows.values())
+    lines.append(f"| **all** | {len(rows)} | {examples} | {explicit} | {compiles} | {total:.1f} |")
+    lines += [
+        "",
         "| test | examples | explicit | compiles | seconds |",
         "|---|---:|---:|---:|---:|",
     ]
@@ -98,10 +123,6 @@ def render(rows: dict[str, dict]) -> str:
             f"| `{nodeid}` | {examples} | {r.get('explicit', 0)} | {r['compiles']} "
             f"| {r['seconds']:.2f} |"
         )
-    total = sum(r["seconds"] for r in rows.values())
-    compiles = sum(r["compiles"] for r in rows.values())
-    examples = sum(r.get("examples", 0) for r in rows.values())
-    lines.append(f"| **{len(rows)} tests** | {examples} | | {compiles} | {total:.1f} |")
     return "\n".join(lines) + "\n"
 
 
