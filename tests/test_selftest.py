@@ -32,9 +32,12 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import properties
+import reference
+from properties.broken._mutate import Edit, EditError, Swap, edited_reference
 from properties.plugin import CONTRACT_FUNCTIONS
 
 pytestmark = pytest.mark.selftest
@@ -159,7 +162,6 @@ def test_broken_module_is_well_formed(path):
     spec = importlib.util.spec_from_file_location(f"_selftest_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    import reference
 
     assert (module.__doc__ or "").strip(), f"{path.name}: no docstring saying the bug"
     assert isinstance(getattr(module, "CAUGHT_BY", None), list), f"{path.name}: no CAUGHT_BY list"
@@ -219,3 +221,32 @@ def test_reference_passes_what_catches_the_broken(test_file, tmp_path):
     bad = {t: o for t, o in outcomes.items() if o != "passed"}
     assert outcomes, f"no test of {test_file} ran against the reference"
     assert not bad, f"the reference itself does not pass: {bad}"
+
+
+# --- the checked edits --------------------------------------------------------------
+
+
+def test_edit_fails_loudly_unless_its_snippet_occurs_once():
+    """No occurrence (the reference changed) and two (ambiguous) are errors naming the file
+    and the snippet; exactly one makes the copy, and the bug reaches the copy's callers."""
+    with pytest.raises(EditError, match=r"reference/nms\.py.*'no such text' occurs 0 times"):
+        edited_reference("selftest_zero", Edit("nms.py", "no such text", "x"))
+    with pytest.raises(EditError, match=r"reference/boxes\.py.*'b\[:, 0\]' occurs 2 times"):
+        edited_reference("selftest_two", Edit("boxes.py", "b[:, 0]", "b[:, 1]"))
+    with pytest.raises(EditError, match="changes nothing"):
+        edited_reference("selftest_same", Edit("nms.py", "iou", "iou"))
+    with pytest.raises(EditError, match="no edits"):
+        edited_reference("selftest_none")
+    with pytest.raises(EditError, match="not part of the implementation"):
+        edited_reference("selftest_oracles", Edit("oracles.py", "import shapely", "pass"))
+    with pytest.raises(EditError, match="no function 'no_such_core'"):
+        edited_reference("selftest_swap", Swap("nms.py", "no_such_core", len))
+
+    # The union counts the overlap twice.
+    copy = edited_reference("selftest_one", Edit("boxes.py", "- inter\n", "\n"))
+    box = np.array([[0.0, 0.0, 1.0, 1.0]])
+    assert copy.box_iou(box, box)[0, 0] == 0.5 and reference.box_iou(box, box)[0, 0] == 1.0
+    # The IoU core's bug reaches nms in the copy: two identical boxes no longer suppress
+    # each other at threshold 0.5.
+    assert copy.nms(np.repeat(box, 2, 0), np.array([1.0, 0.5]), 0.5).tolist() == [0, 1]
+    assert reference.nms(np.repeat(box, 2, 0), np.array([1.0, 0.5]), 0.5).tolist() == [0]

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference import *  # noqa: F403 -- every other function is the reference's
-from reference import _validate as v
-from reference.boxes import _iou
+from properties.broken._mutate import Swap, implementation
+from reference.boxes import iou
 
 CAUGHT_BY: list[str] = [
     "test_nms.py::test_nms_suppression_chains_keep_every_other_box",
@@ -23,16 +22,15 @@ CAUGHT_BY: list[str] = [
 ]
 
 
-def nms(boxes, scores, iou_threshold):
-    b = v.boxes(boxes, "boxes")
-    s = v.as_array(scores, "scores", ndim=1)
-    v.check_finite(s, "scores")
-    v.same_length(b, "boxes", s, "scores")
-    t = v.threshold(iou_threshold, "iou_threshold")
-    order = np.asarray(sorted(range(len(s)), key=lambda i: -s[i]), dtype=np.int64)
+def fast_nms(boxes, scores, iou_threshold):
+    """YOLACT's Fast NMS: one matrix step instead of the greedy loop."""
+    order = np.asarray(sorted(range(len(scores)), key=lambda i: -scores[i]), dtype=np.int64)
     if len(order) == 0:
         return order
-    sb = b[order]
-    iou = np.triu(_iou(sb, sb), k=1)  # row i ranks above column j
-    keep = iou.max(axis=0) <= t  # BUG: counts suppressed boxes as suppressors too
+    ranked = boxes[order]
+    upper = np.triu(iou(ranked, ranked), k=1)  # row i ranks above column j
+    keep = upper.max(axis=0) <= iou_threshold  # BUG: counts suppressed boxes as suppressors too
     return order[keep]
+
+
+globals().update(implementation(__name__, Swap("nms.py", "greedy_nms", fast_nms)))
