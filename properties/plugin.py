@@ -153,14 +153,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="implementation under test: 'jaximpl' (default), 'reference', an importable "
         "module name, or a path to a .py file (env: ANCHOR_IMPL)",
     )
-    group.addoption(
-        "--impl-plan",
-        default=None,
-        metavar="FILE",
-        help="run against several implementations in one process: a JSON file "
-        '{"name": {"impl": SPEC, "tests": ["file.py::test_name", ...]}, ...} '
-        '(no "tests": all); overrides --impl',
+    plan_help = (
+        'several implementations in one run: FILE is JSON {"name": {"impl": SPEC, '
+        '"tests": ["file.py::test_name", ...]}, ...} (no "tests": all); overrides --impl'
     )
+    group.addoption("--impl-plan", metavar="FILE", help=plan_help)
     group.addoption(
         "--anchor-reports",
         default=os.environ.get("ANCHOR_REPORTS", "anchor-reports"),

@@ -136,15 +136,8 @@ def test_impl_plan_runs_each_implementation_on_its_own_tests(tmp_path):
         "reference": {"impl": "reference", "tests": both + repro},
     }
     (tmp_path / "plan.json").write_text(json.dumps(plan))
-    proc = _pytest(
-        tmp_path,
-        "test_user.py",
-        "--impl-plan=plan.json",
-        "--hypothesis-profile=selftest",
-        "--anchor-reports=",
-        "--junitxml=junit.xml",
-        "-v",
-    )
+    options = "--impl-plan=plan.json --hypothesis-profile=selftest --anchor-reports= -v"
+    proc = _pytest(tmp_path, "test_user.py", "--junitxml=junit.xml", *options.split())
     out = proc.stdout
     assert proc.returncode == 1, out
     assert "anchor-box suite: implementation plan of 3: partial, wrong, reference" in out

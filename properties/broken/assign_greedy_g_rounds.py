@@ -1,9 +1,10 @@
 """assign_anchor_to_bbox runs G greedy rounds, as d2l does, instead of min(A, G).
 
 Bug: with fewer anchors than ground truths, after A rounds every entry of the
-matrix has been discarded (set to -1), and each extra round's argmax lands on
-entry (0, 0): anchor 0 is re-assigned to ground truth 0, overriding its real
-match. This is the chapter's own code (deliberate departure 3 in CONTRACT.md).
+matrix has been discarded (d2l sets it to -1, the reference to -inf), and each
+extra round's argmax lands on entry (0, 0): anchor 0 is re-assigned to ground
+truth 0, overriding its real match. This is the chapter's own code (a
+deliberate departure, CONTRACT.md §8).
 """
 
 from __future__ import annotations

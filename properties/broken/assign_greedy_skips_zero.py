@@ -1,8 +1,8 @@
 """assign_anchor_to_bbox stops the greedy step once the best remaining IoU is 0.
 
 Bug: a ground truth that overlaps no anchor never gets one, although the
-contract runs every one of the min(A, G) rounds even at IoU 0. PITFALLS
-"Matching": mmdetection #8289 shows this opposite choice (``gt_max_assign_all``
+contract runs every one of the min(A, G) rounds even at IoU 0. PITFALLS.md,
+Matching: mmdetection #8289 shows this opposite choice (``gt_max_assign_all``
 with ``min_pos_iou``).
 """
 

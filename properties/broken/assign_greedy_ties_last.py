@@ -2,7 +2,7 @@
 
 Bug: each greedy round takes the last entry equal to the maximum in row-major
 order (``argmax`` of the reversed, flattened matrix) instead of the first.
-PITFALLS "Matching": "last wins" in old d2l code (discussion t/1603, fixed in
+PITFALLS.md, Matching: "last wins" in old d2l code (discussion t/1603, fixed in
 d2l-en PR #1630); the contract pins ties to the lowest index.
 """
 

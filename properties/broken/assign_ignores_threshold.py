@@ -1,7 +1,7 @@
 """assign_anchor_to_bbox ignores its ``iou_threshold`` argument and uses 0.5.
 
 Bug: step a compares with a hard-coded 0.5, whatever threshold the caller
-passes. PITFALLS "Matching": d2l once ignored ``iou_threshold`` entirely
+passes. PITFALLS.md, Matching: d2l once ignored ``iou_threshold`` entirely
 (d2l-ai/d2l-en PR #1915, "the function was earlier not using the argument
 iou_threshold internally").
 """

@@ -2,7 +2,7 @@
 
 Bug: when an anchor's IoU ties between several ground truths, it takes the
 highest-indexed one (a loop over ground truths that overwrites on ``>=``).
-PITFALLS "Matching": two ground truths sharing one best anchor, "last wins" in
+PITFALLS.md, Matching: two ground truths sharing one best anchor, "last wins" in
 old d2l code (discussion t/1603, fixed in d2l-en PR #1630).
 """
 

@@ -16,7 +16,7 @@ into a copy of the reference for its check-free cores (see
 :mod:`properties.broken._mutate`), so the copy's public functions check their
 arguments and then run the chapter's code.
 
-The four deliberate departures of CONTRACT.md, each a bug here:
+The four deliberate departures of CONTRACT.md §8, each a bug here:
 
 1. ``box_iou`` of two zero-area boxes is NaN (0/0), not 0;
 2. ``nms`` visits equal scores highest index first (``argsort()[::-1]``), not

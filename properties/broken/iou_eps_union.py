@@ -2,7 +2,7 @@
 
 Bug: the epsilon that avoids 0/0 also biases every IoU low: a box's IoU with
 itself is ``1 / (1 + 1e-6 / area)`` instead of 1, and an IoU exactly at a
-threshold falls below it. PITFALLS "IoU": scenic adds 1e-6 to the union,
+threshold falls below it. PITFALLS.md, IoU: scenic adds 1e-6 to the union,
 TF 1e-8.
 """
 

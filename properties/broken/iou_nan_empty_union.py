@@ -1,9 +1,10 @@
 """box_iou returns NaN (0/0) for two zero-area boxes.
 
 Bug: ``inter / union`` with no guard: two degenerate boxes have union 0 and
-get NaN; the contract says 0. This is d2l's own ``box_iou`` (the first
-deliberate departure in CONTRACT.md) and torchvision's ``box_iou``
-(PITFALLS "IoU": 0/0 for two empty boxes).
+get NaN; the contract says 0. This is d2l's own ``box_iou`` (a deliberate
+departure, CONTRACT.md §8) and torchvision's ``box_iou`` (PITFALLS.md, IoU:
+0/0 for two empty boxes). The edit drops the ``where=`` guard of the
+reference's division.
 """
 
 from __future__ import annotations

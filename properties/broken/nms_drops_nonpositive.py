@@ -3,7 +3,7 @@
 Bug: suppressed boxes are marked by zeroing their coordinates, and the kept
 set is read back as "boxes with any coordinate > 0"; a real box lying
 entirely at or left of / above the origin (such as ``(-1, -1, 0, 0)`` or the
-point ``(0, 0, 0, 0)``) vanishes with the suppressed ones. PITFALLS "NMS":
+point ``(0, 0, 0, 0)``) vanishes with the suppressed ones. PITFALLS.md, NMS:
 tiled NMS implementations (mlperf, scenic's ``jnp.any(selected_boxes > 0)``)
 do exactly this.
 """

@@ -3,9 +3,9 @@
 Bug: a box is dropped if *any* higher-scored box overlaps it by more than the
 threshold, whether or not that box was itself kept: the one-shot matrix form
 ``keep = (triu(IoU, 1).max(axis=0) <= t)`` of YOLACT's Fast NMS
-(dbolya/yolact, Bolya et al. 2019), which trades exactness for speed. On a
-chain (A suppresses B, B overlaps C, A does not overlap C) C is lost.
-PITFALLS "NMS", chains.
+(dbolya/yolact, Bolya et al. 2019), which trades exactness for speed
+(PITFALLS.md, NMS, chains): on a chain (A suppresses B, B overlaps C, A does
+not overlap C) C is lost.
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ CAUGHT_BY: list[str] = [
 
 def fast_nms(boxes, scores, iou_threshold):
     """YOLACT's Fast NMS: one matrix step instead of the greedy loop."""
-    order = np.asarray(sorted(range(len(scores)), key=lambda i: -scores[i]), dtype=np.int64)
-    if len(order) == 0:
-        return order
-    ranked = boxes[order]
-    upper = np.triu(iou(ranked, ranked), k=1)  # row i ranks above column j
-    keep = upper.max(axis=0) <= iou_threshold  # BUG: counts suppressed boxes as suppressors too
+    order = np.argsort(-scores, kind="stable")  # descending scores, ties by ascending index
+    upper = np.triu(iou(boxes[order], boxes[order]), k=1)  # row i ranks above column j
+    keep = upper.max(axis=0, initial=0) <= iou_threshold  # BUG: suppressed boxes suppress too
     return order[keep]
 
 

@@ -1,8 +1,8 @@
 """nms suppresses at ``IoU >= threshold`` instead of ``IoU > threshold``.
 
 Bug: a box whose IoU with a kept box is exactly the threshold is suppressed,
-and at threshold 0 so is every box that merely touches a kept one. PITFALLS
-"NMS": torchvision's CPU kernel had ``>=`` until pytorch/vision PR #1556; TF's
+and at threshold 0 so is every box that merely touches a kept one. PITFALLS.md,
+NMS: torchvision's CPU kernel had ``>=`` until pytorch/vision PR #1556; TF's
 and the mlperf/scenic tiled JAX NMS suppress at ``>=``; tensorflow #34268.
 """
 

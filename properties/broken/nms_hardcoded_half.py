@@ -8,7 +8,7 @@ its largest masked IoU with a higher-ranked box is ``<= 0.5``, the literal
 0.5, where it should be ``== 0`` (not suppressed at all). Above 0.5 the two
 agree; below it a box that was itself suppressed still suppresses the next
 one in a chain (A suppresses B, B overlaps C, A does not overlap C: C is lost).
-PITFALLS "NMS", chains.
+PITFALLS.md, NMS (chains).
 """
 
 from __future__ import annotations

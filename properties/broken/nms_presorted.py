@@ -1,7 +1,7 @@
 """nms assumes its input is already sorted by descending score.
 
 Bug: the boxes are visited in index order; the scores are never looked at.
-PITFALLS "NMS": some jittable NMS (the mlperf/scenic tiled NMS documents "the
+PITFALLS.md, NMS: some jittable NMS (the mlperf/scenic tiled NMS documents "the
 boxes are sorted by scores") are silently wrong on unsorted input.
 """
 

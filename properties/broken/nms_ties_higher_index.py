@@ -2,7 +2,7 @@
 
 Bug: ``np.argsort(scores)[::-1]``, the "flip(argsort)" idiom, reverses a
 stable ascending sort, so among equal scores the *higher* index goes first.
-PITFALLS "NMS": flip(argsort) puts the higher index first; d2l's MXNet edition
+PITFALLS.md, NMS: flip(argsort) puts the higher index first; d2l's MXNet edition
 sorts with ``scores.argsort()[::-1]``. The contract pins "lower index".
 """
 

@@ -3,7 +3,7 @@
 Bug: NumPy's default ``quicksort`` (an introsort, vectorised on recent CPUs) is
 not stable: among equal scores the visiting order is whatever the partitioning
 leaves, not ascending index (in practice once there are more than 16 boxes).
-PITFALLS "NMS": ties are implementation-defined elsewhere; torchvision's CPU
+PITFALLS.md, NMS: ties are implementation-defined elsewhere; torchvision's CPU
 and CUDA kernels disagree (pytorch/vision #2157, PR #2159); d2l's PyTorch
 edition uses the unstable ``torch.argsort(scores, descending=True)``.
 """

@@ -2,7 +2,7 @@
 
 Bug: a zero-width (or zero-height) assigned box gives ``log(0) = -inf``
 instead of the finite ``5 log(eps)``, and every other offset is off by the
-missing ``eps``. PITFALLS "Box coding and anchors": amdegroot/ssd.pytorch
+missing ``eps``. PITFALLS.md, Box coding and anchors: amdegroot/ssd.pytorch
 PR #116, pytorch/vision #2144.
 """
 

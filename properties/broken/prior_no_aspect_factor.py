@@ -2,7 +2,7 @@
 
 Bug: normalised width ``s * sqrt(r)`` instead of ``s * sqrt(r) * H / W``. On a
 non-square feature map the anchors' pixel aspect ratio is then ``r * W / H``,
-not ``r``. PITFALLS "Box coding and anchors": d2l-en PR #442, d2l-zh PR #1190
+not ``r``. PITFALLS.md, Box coding and anchors: d2l-en PR #442, d2l-zh PR #1190
 and #1357 argued over exactly this factor; early d2l code had it wrong.
 """
 

@@ -4,7 +4,7 @@ Bug: the rows with class < 0 are not filtered out before the assignment, so a
 padding row (conventionally ``(-1, -1, -1, -1, -1)``, a zero-area box) wins
 greedy rounds, takes anchors from real objects, and its anchors get class
 ``-1 + 1 = 0`` with mask 1 and offsets towards the padding box. This is the
-chapter's own ``multibox_target`` (deliberate departure 4 in CONTRACT.md).
+chapter's own ``multibox_target`` (a deliberate departure, CONTRACT.md §8).
 """
 
 from __future__ import annotations
