@@ -225,7 +225,17 @@ def problems_of(test_file: str, plan: dict[str, dict], outcomes: dict) -> list[s
     return problems
 
 
-@pytest.mark.parametrize("test_file", sorted(_plans()))
+def _by_size(plans: dict[str, dict[str, dict]]) -> list[str]:
+    """The suite files, the most (implementation, test) pairs first: under ``pytest -n`` the
+    longest runs start first. An entry without ``"tests"`` runs the whole file: counted 99."""
+
+    def size(test_file: str) -> int:
+        return sum(len(e.get("tests", range(99))) for e in plans[test_file].values())
+
+    return sorted(plans, key=size, reverse=True)
+
+
+@pytest.mark.parametrize("test_file", _by_size(_plans()))
 def test_suite_catches_the_broken_and_passes_the_reference(test_file, tmp_path):
     """Per suite file: each broken module fails each of its CAUGHT_BY tests in the file,
     d2l_faithful fails the file's departure properties, and the reference passes them all."""

@@ -7,16 +7,8 @@ copy of the function that holds it::
 
     CAUGHT_BY = ["test_nms.py::test_nms_iou_exactly_at_threshold_is_kept"]
 
-    globals().update(
-        implementation(
-            __name__,
-            Edit(
-                "nms.py",
-                "suppressed |= iou(boxes[i : i + 1], boxes)[0] > iou_threshold",
-                "suppressed |= iou(boxes[i : i + 1], boxes)[0] >= iou_threshold",
-            ),
-        )
-    )
+    BUG = Edit("nms.py", "[0] > iou_threshold", "[0] >= iou_threshold")
+    globals().update(implementation(__name__, BUG))
 
 :func:`implementation` loads a private copy of the whole ``reference`` package (named
 ``reference_edited_for_<module>``), every module read from the reference's own source with
