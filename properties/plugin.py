@@ -10,16 +10,31 @@ default), ``reference``, any importable module, or a path to a ``.py`` file.
 Fixture ``impl`` is an :class:`Implementation`: ``impl.nms(...)`` calls the
 module's ``nms``, and a function the module lacks skips the test with
 "nms not provided by NAME".
+
+``--impl-plan=FILE`` runs the suite against several implementations in one
+process, each with its own selection of tests. FILE is JSON::
+
+    {"nms_ge": {"impl": "properties/broken/nms_ge.py",
+                "tests": ["test_nms.py::test_nms_iou_exactly_at_threshold_is_kept"]},
+     "reference": {"impl": "reference"}}
+
+Each test that uses ``impl`` runs once per implementation whose ``"tests"`` names
+it (``"file.py::test_name"``; no ``"tests"`` means every test), with the
+implementation's name as a parameter: ``test_nms.py::test_...[nms_ge]``. Tests
+that no implementation selects, and tests that do not use ``impl``, are
+deselected. In the JUnit XML each test case carries the property ``impl``.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 import pytest
 from hypothesis import settings
@@ -94,6 +109,42 @@ def load_implementation(spec: str) -> Implementation:
         raise pytest.UsageError(f"--impl: cannot import {spec!r}: {e}") from e
 
 
+class PlanEntry(NamedTuple):
+    """One implementation of an ``--impl-plan``: its spec, and its tests (None: all)."""
+
+    impl: str
+    tests: frozenset[str] | None
+
+
+def read_plan(path: str) -> dict[str, PlanEntry]:
+    """The ``--impl-plan`` file: ``{name: PlanEntry}``; a ``pytest.UsageError`` if malformed."""
+    try:
+        raw = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError) as e:
+        raise pytest.UsageError(f"--impl-plan: cannot read {path}: {e}") from None
+    if not isinstance(raw, dict) or not raw:
+        raise pytest.UsageError(f"--impl-plan: {path} must hold a non-empty JSON object")
+    plan = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("impl"), str):
+            raise pytest.UsageError(f'--impl-plan: {name!r} needs an "impl" string')
+        tests = entry.get("tests")
+        if tests is not None and not (
+            isinstance(tests, list) and all(isinstance(t, str) and "::" in t for t in tests)
+        ):
+            raise pytest.UsageError(
+                f'--impl-plan: {name!r}: "tests" must be a list of "file.py::test_name"'
+            )
+        plan[name] = PlanEntry(entry["impl"], None if tests is None else frozenset(tests))
+    return plan
+
+
+def _resolved(spec: str) -> str:
+    """A path spec as an absolute path (for repro snippets), a module name as it is."""
+    is_path = spec.endswith(".py") or "/" in spec or os.sep in spec
+    return str(Path(spec).expanduser().resolve()) if is_path else spec
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("anchor-properties", "anchor-box property suite")
     group.addoption(
@@ -102,6 +153,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="implementation under test: 'jaximpl' (default), 'reference', an importable "
         "module name, or a path to a .py file (env: ANCHOR_IMPL)",
     )
+    plan_help = (
+        'several implementations in one run: FILE is JSON {"name": {"impl": SPEC, '
+        '"tests": ["file.py::test_name", ...]}, ...} (no "tests": all); overrides --impl'
+    )
+    group.addoption("--impl-plan", metavar="FILE", help=plan_help)
     group.addoption(
         "--anchor-reports",
         default=os.environ.get("ANCHOR_REPORTS", "anchor-reports"),
@@ -124,10 +180,43 @@ def pytest_configure(config: pytest.Config) -> None:
     config._anchor_impl = None  # loaded on first use
     reports = config.getoption("anchor_reports", "anchor-reports")
     asserts.REPORTS_DIR = Path(reports).resolve() if reports else None
-    spec = config.getoption("impl", "jaximpl")
-    is_path = spec.endswith(".py") or "/" in spec or os.sep in spec
-    asserts.IMPL_SPEC = str(Path(spec).expanduser().resolve()) if is_path else spec
+    asserts.IMPL_SPEC = _resolved(config.getoption("impl", "jaximpl"))
+    plan = config.getoption("impl_plan", None)
+    config._anchor_plan = read_plan(plan) if plan else None
+    config._anchor_plan_impls = {}
     stats.configure(config)
+
+
+def _test_id(path: Path, function_name: str) -> str:
+    return f"{path.name}::{function_name}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With ``--impl-plan``: parametrize ``impl`` by the implementations that select the test."""
+    plan = getattr(metafunc.config, "_anchor_plan", None)
+    if not plan or "impl" not in metafunc.fixturenames:
+        return
+    test = _test_id(metafunc.definition.path, metafunc.function.__name__)
+    names = [n for n, e in plan.items() if e.tests is None or test in e.tests]
+    if names:
+        metafunc.parametrize("impl", names, indirect=True, ids=names, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--impl-plan``: keep only the (test, implementation) pairs of the plan."""
+    if not getattr(config, "_anchor_plan", None):
+        return
+    keep, drop = [], []
+    for item in items:
+        name = getattr(item, "callspec", None) and item.callspec.params.get("impl")
+        if name:
+            item.user_properties.append(("impl", name))
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def get_implementation(config: pytest.Config) -> Implementation:
@@ -136,12 +225,23 @@ def get_implementation(config: pytest.Config) -> Implementation:
     return config._anchor_impl
 
 
+def plan_implementation(config: pytest.Config, name: str) -> Implementation:
+    """The implementation ``name`` of the ``--impl-plan``, loaded on first use."""
+    impls = config._anchor_plan_impls
+    if name not in impls:
+        loaded = load_implementation(config._anchor_plan[name].impl)
+        impls[name] = Implementation(name, loaded.module)
+    return impls[name]
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    impl = get_implementation(config)
-    lines = [
-        f"anchor-box suite: implementation {impl.name} ({impl.path})",
-        f"anchor-box suite: hypothesis profile {settings.get_current_profile_name()}",
-    ]
+    plan = getattr(config, "_anchor_plan", None)
+    if plan:
+        lines = [f"anchor-box suite: implementation plan of {len(plan)}: {', '.join(plan)}"]
+    else:
+        impl = get_implementation(config)
+        lines = [f"anchor-box suite: implementation {impl.name} ({impl.path})"]
+    lines.append(f"anchor-box suite: hypothesis profile {settings.get_current_profile_name()}")
     try:
         import jax
 
@@ -152,6 +252,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def impl(pytestconfig: pytest.Config) -> Implementation:
-    """The implementation under test (``--impl``)."""
-    return get_implementation(pytestconfig)
+def impl(request: pytest.FixtureRequest) -> Implementation:
+    """The implementation under test (``--impl``, or this test's one of ``--impl-plan``)."""
+    name = getattr(request, "param", None)
+    if name is None:
+        return get_implementation(request.config)
+    implementation = plan_implementation(request.config, name)
+    # Repro snippets load this implementation (tests run grouped by it: a session-scoped
+    # parameter is set up again, and this line runs, whenever it changes).
+    asserts.IMPL_SPEC = _resolved(request.config._anchor_plan[name].impl)
+    return implementation

@@ -5,7 +5,10 @@
   examples to mean something; chosen automatically when ``CI`` is set.
 - ``thorough``: many examples, for a nightly run or before a release.
 - ``selftest``: small and derandomized, used when the suite runs against the
-  deliberately broken implementations.
+  deliberately broken implementations. It does not shrink: the self-test only
+  needs to know that a test fails, and shrinking the failing examples was
+  nearly all of its time. To see a minimal failing example of a broken module,
+  run it with another profile.
 
 Pick one with ``HYPOTHESIS_PROFILE=NAME`` or ``pytest --hypothesis-profile=NAME``.
 No profile has a deadline: a jitted implementation compiles on first call.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 PROFILES = ("dev", "ci", "thorough", "selftest")
 
@@ -32,7 +35,12 @@ def register_profiles() -> None:
     settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_common)
     settings.register_profile("thorough", max_examples=1000, **_common)
     settings.register_profile(
-        "selftest", max_examples=60, derandomize=True, database=None, **_common
+        "selftest",
+        max_examples=60,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        **_common,
     )
 
 

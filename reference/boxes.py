@@ -2,6 +2,11 @@
 
 A box is ``(x1, y1, x2, y2)`` in corner form or ``(cx, cy, w, h)`` in center
 form. Everything here is float64.
+
+Each public function checks its arguments, then calls a check-free core that
+holds the arithmetic: :func:`corner_to_center`, :func:`center_to_corner`,
+:func:`area` and :func:`iou`. The other modules of the reference call these
+cores on arrays they have already checked.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ def box_corner_to_center(boxes) -> np.ndarray:
     Raises ``ValueError`` for a wrong shape, non-finite coordinates or
     ``x2 < x1`` / ``y2 < y1``.
     """
-    return _corner_to_center(v.boxes(boxes, "boxes"))
+    return corner_to_center(v.boxes(boxes, "boxes"))
 
 
-def _corner_to_center(b: np.ndarray) -> np.ndarray:
+def corner_to_center(b: np.ndarray) -> np.ndarray:
+    """Check-free core of :func:`box_corner_to_center`: ``(N, 4) -> (N, 4)``."""
     x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
     return np.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], axis=-1)
 
@@ -37,31 +43,33 @@ def box_center_to_corner(boxes) -> np.ndarray:
         if (b[:, col] < 0).any():
             i = int(np.argmax(b[:, col] < 0))
             raise ValueError(f"boxes: negative {what} in row {i} ({b[i, col]})")
-    return _center_to_corner(b)
+    return center_to_corner(b)
 
 
-def _center_to_corner(b: np.ndarray) -> np.ndarray:
+def center_to_corner(b: np.ndarray) -> np.ndarray:
+    """Check-free core of :func:`box_center_to_corner`: ``(N, 4) -> (N, 4)``."""
     cx, cy, w, h = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)
 
 
-def _area(b: np.ndarray) -> np.ndarray:
+def area(b: np.ndarray) -> np.ndarray:
+    """Areas of corner boxes: ``(..., 4) -> (...)``."""
     return (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
 
 
-def _iou(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
-    """IoU of already validated float64 boxes: ``(N, 4), (M, 4) -> (N, M)``."""
+def iou(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
+    """Check-free core of :func:`box_iou`: ``(N, 4), (M, 4) -> (N, M)``."""
     # Intersection rectangle of every pair, by broadcasting (N, 1) against (1, M).
     left = np.maximum(b1[:, None, 0], b2[None, :, 0])
     top = np.maximum(b1[:, None, 1], b2[None, :, 1])
     right = np.minimum(b1[:, None, 2], b2[None, :, 2])
     bottom = np.minimum(b1[:, None, 3], b2[None, :, 3])
     inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    union = _area(b1)[:, None] + _area(b2)[None, :] - inter
+    union = area(b1)[:, None] + area(b2)[None, :] - inter
     # Two boxes of zero area have union 0: their IoU is 0 (d2l gives NaN, 0/0).
-    iou = np.zeros_like(inter)
-    np.divide(inter, union, out=iou, where=union > 0)
-    return iou
+    out = np.zeros_like(inter)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
 
 
 def box_iou(boxes1, boxes2) -> np.ndarray:
@@ -73,4 +81,4 @@ def box_iou(boxes1, boxes2) -> np.ndarray:
     """
     b1 = v.boxes(boxes1, "boxes1")
     b2 = v.boxes(boxes2, "boxes2")
-    return _iou(b1, b2)
+    return iou(b1, b2)

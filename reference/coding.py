@@ -1,14 +1,19 @@
-"""Box coding: offsets of a box relative to an anchor, and back."""
+"""Box coding: offsets of a box relative to an anchor, and back.
+
+The check-free cores :func:`encode` (of ``offset_boxes``) and :func:`decode` (of
+``offset_inverse``) hold the arithmetic; :func:`check_anchor_extent` is the
+check both codings need. ``multibox_target`` and ``multibox_detection`` use them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import _validate as v
-from .boxes import _center_to_corner, _corner_to_center
+from .boxes import center_to_corner, corner_to_center
 
 
-def _check_anchor_extent(anchors: np.ndarray, name: str) -> None:
+def check_anchor_extent(anchors: np.ndarray, name: str) -> None:
     """Box coding divides by the anchor's width and height: both must be > 0."""
     for col_lo, col_hi, what in ((0, 2, "width"), (1, 3, "height")):
         zero = anchors[:, col_hi] - anchors[:, col_lo] <= 0
@@ -17,9 +22,10 @@ def _check_anchor_extent(anchors: np.ndarray, name: str) -> None:
             raise ValueError(f"{name}: zero {what} in row {i} (box coding divides by it)")
 
 
-def _offset_boxes(anchors: np.ndarray, assigned_bb: np.ndarray, eps: float) -> np.ndarray:
-    c_anc = _corner_to_center(anchors)
-    c_bb = _corner_to_center(assigned_bb)
+def encode(anchors: np.ndarray, assigned_bb: np.ndarray, eps: float) -> np.ndarray:
+    """Check-free core of :func:`offset_boxes`: ``(A, 4), (A, 4) -> (A, 4)``."""
+    c_anc = corner_to_center(anchors)
+    c_bb = corner_to_center(assigned_bb)
     offset_xy = 10 * (c_bb[:, :2] - c_anc[:, :2]) / c_anc[:, 2:]
     offset_wh = 5 * np.log(eps + c_bb[:, 2:] / c_anc[:, 2:])
     return np.concatenate([offset_xy, offset_wh], axis=1)
@@ -40,18 +46,19 @@ def offset_boxes(anchors, assigned_bb, eps: float = 1e-6) -> np.ndarray:
     a = v.boxes(anchors, "anchors")
     b = v.boxes(assigned_bb, "assigned_bb")
     v.same_length(a, "anchors", b, "assigned_bb")
-    _check_anchor_extent(a, "anchors")
+    check_anchor_extent(a, "anchors")
     eps_arr = np.asarray(eps, dtype=np.float64)
     if eps_arr.ndim != 0 or not np.isfinite(eps_arr) or eps_arr < 0:
         raise ValueError(f"eps: must be a finite number >= 0, got {eps!r}")
-    return _offset_boxes(a, b, float(eps_arr))
+    return encode(a, b, float(eps_arr))
 
 
-def _offset_inverse(anchors: np.ndarray, offset_preds: np.ndarray) -> np.ndarray:
-    anc = _corner_to_center(anchors)
+def decode(anchors: np.ndarray, offset_preds: np.ndarray) -> np.ndarray:
+    """Check-free core of :func:`offset_inverse`: ``(A, 4), (A, 4) -> (A, 4)`` corners."""
+    anc = corner_to_center(anchors)
     pred_xy = offset_preds[:, :2] * anc[:, 2:] / 10 + anc[:, :2]
     pred_wh = np.exp(offset_preds[:, 2:] / 5) * anc[:, 2:]
-    return _center_to_corner(np.concatenate([pred_xy, pred_wh], axis=1))
+    return center_to_corner(np.concatenate([pred_xy, pred_wh], axis=1))
 
 
 def offset_inverse(anchors, offset_preds) -> np.ndarray:
@@ -68,7 +75,7 @@ def offset_inverse(anchors, offset_preds) -> np.ndarray:
     v.check_finite(o, "offset_preds")
     v.same_length(a, "anchors", o, "offset_preds")
     with np.errstate(over="ignore"):
-        out = _offset_inverse(a, o)
+        out = decode(a, o)
     if not np.isfinite(out).all():
         raise ValueError("offset_preds: too large, the decoded boxes overflow")
     return out

@@ -1,21 +1,25 @@
-"""Matching anchors to ground truth, and the training targets built on it."""
+"""Matching anchors to ground truth, and the training targets built on it.
+
+:func:`assign` is the check-free core of ``assign_anchor_to_bbox``, which
+``multibox_target`` runs once per image.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import _validate as v
-from .boxes import _iou
-from .coding import _check_anchor_extent, _offset_boxes
+from .boxes import iou
+from .coding import check_anchor_extent, encode
 
 
-def _assign(ground_truth: np.ndarray, anchors: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """The assignment of already validated float64 boxes (see ``assign_anchor_to_bbox``)."""
+def assign(ground_truth: np.ndarray, anchors: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Check-free core of :func:`assign_anchor_to_bbox`: ``(G, 4), (A, 4) -> (A,)``."""
     num_anchors, num_gt = anchors.shape[0], ground_truth.shape[0]
     assigned = np.full(num_anchors, -1, dtype=np.int64)
     if num_gt == 0:
         return assigned
-    jaccard = _iou(anchors, ground_truth)  # (A, G)
+    jaccard = iou(anchors, ground_truth)  # (A, G)
 
     # a. Every anchor whose best IoU reaches the threshold takes its best
     #    ground truth (np.argmax returns the first maximum: lowest index on ties).
@@ -60,7 +64,7 @@ def assign_anchor_to_bbox(
     gt = v.boxes(ground_truth, "ground_truth")
     anc = v.boxes(anchors, "anchors")
     t = v.threshold(iou_threshold, "iou_threshold")
-    return _assign(gt, anc, t)
+    return assign(gt, anc, t)
 
 
 def multibox_target(anchors, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,7 +90,7 @@ def multibox_target(anchors, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray
         raise ValueError(f"anchors: expected shape (1, A, 4), got {anc.shape}")
     anc = anc[0]
     v.check_corner_boxes(anc, "anchors")
-    _check_anchor_extent(anc, "anchors")
+    check_anchor_extent(anc, "anchors")
     lab = v.as_array(labels, "labels", ndim=3, last=5)
     classes = lab[:, :, 0]
     v.check_finite(classes, "labels", "class")
@@ -102,10 +106,10 @@ def multibox_target(anchors, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray
     class_labels = np.zeros((batch, num_anchors), dtype=np.int64)
     for b in range(batch):
         rows = lab[b][real[b]]  # the non-padding rows, in their original order
-        assigned = _assign(rows[:, 1:], anc, 0.5)
+        assigned = assign(rows[:, 1:], anc, 0.5)
         hit = np.flatnonzero(assigned >= 0)  # the assigned anchors
         matched = rows[assigned[hit]]  # their label rows
         class_labels[b, hit] = matched[:, 0].astype(np.int64) + 1
         mask[b, hit] = 1.0
-        offsets[b, hit] = _offset_boxes(anc[hit], matched[:, 1:], 1e-6)
+        offsets[b, hit] = encode(anc[hit], matched[:, 1:], 1e-6)
     return offsets.reshape(batch, -1), mask.reshape(batch, -1), class_labels

@@ -1,16 +1,20 @@
-"""Non-maximum suppression and the detection head's post-processing."""
+"""Non-maximum suppression and the detection head's post-processing.
+
+:func:`greedy_nms` is the check-free core of ``nms``, which ``multibox_detection``
+runs once per image on the decoded boxes.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from . import _validate as v
-from .boxes import _iou
-from .coding import _offset_inverse
+from .boxes import iou
+from .coding import decode
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """NMS of already validated float64 inputs (see ``nms``)."""
+def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Check-free core of :func:`nms`: ``(N, 4), (N,), threshold -> (K,)``."""
     # Visit by descending score; equal scores by ascending index. Python's sort
     # is stable, so sorting the indices by -score keeps equal scores in index order.
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
@@ -23,7 +27,7 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndar
         # Suppress every box whose IoU with this kept box is strictly greater
         # than the threshold. A box with IoU exactly at the threshold survives,
         # and so does one that merely touches (IoU 0) at threshold 0.
-        suppressed |= _iou(boxes[i : i + 1], boxes)[0] > iou_threshold
+        suppressed |= iou(boxes[i : i + 1], boxes)[0] > iou_threshold
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -40,7 +44,7 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
     v.check_finite(s, "scores")
     v.same_length(b, "boxes", s, "scores")
     t = v.threshold(iou_threshold, "iou_threshold")
-    return _nms(b, s, t)
+    return greedy_nms(b, s, t)
 
 
 def multibox_detection(
@@ -93,10 +97,10 @@ def multibox_detection(
         conf = probs[b, 1:].max(axis=0)
         class_id = probs[b, 1:].argmax(axis=0).astype(np.float64)
         with np.errstate(over="ignore"):
-            boxes = _offset_inverse(anc, offs[b].reshape(-1, 4))
+            boxes = decode(anc, offs[b].reshape(-1, 4))
         if not np.isfinite(boxes).all():
             raise ValueError("offset_preds: too large, the decoded boxes overflow")
-        keep = _nms(boxes, conf, nms_t)
+        keep = greedy_nms(boxes, conf, nms_t)
         kept = np.zeros(num_anchors, dtype=bool)
         kept[keep] = True
         rest = np.flatnonzero(~kept)  # ascending anchor index

@@ -1,16 +1,20 @@
-"""The suite's pytest plugin as a user meets it: --impl, skips, report header, --anchor-stats."""
+"""The suite's pytest plugin as a user meets it: --impl, --impl-plan, skips, report header,
+--anchor-stats."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from properties.plugin import CONTRACT_FUNCTIONS, Implementation, load_implementation
+from properties.plugin import CONTRACT_FUNCTIONS, Implementation, load_implementation, read_plan
 
 PARTIAL = textwrap.dedent(
     '''
@@ -66,7 +70,7 @@ def test_missing_function_is_skipped_with_its_name_and_stats_are_written(tmp_pat
     assert "1 passed, 1 skipped" in out
     assert "anchor-box suite: implementation partial_impl.py (" in out
     assert "anchor-box suite: hypothesis profile selftest" in out
-    assert "devices [CpuDevice(id=0)]" in out or "devices [" in out
+    assert re.search(r"^anchor-box suite: jax \S+, devices \[.+\]$", out, re.M), out
     table = (tmp_path / "stats.md").read_text()
     row = next(line for line in table.splitlines() if "test_uses_box_iou" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -87,3 +91,87 @@ def test_bad_impl_is_a_usage_error(tmp_path):
         load_implementation(str(tmp_path / "missing.py"))
     with pytest.raises(pytest.UsageError, match="cannot import"):
         load_implementation("no_such_module_anywhere")
+
+
+WRONG_IOU = textwrap.dedent(
+    '''
+    """The reference, but box_iou returns the wrong shape."""
+    import numpy as np
+    from reference import *  # noqa: F403
+
+
+    def box_iou(boxes1, boxes2):
+        return np.zeros((1, 1))
+    '''
+)
+
+PLAN_TESTS = TESTS + textwrap.dedent(
+    """
+    from properties.asserts import Call, check
+
+
+    def test_repro_loads_the_failing_implementation(impl):
+        call = Call(impl, "box_iou", boxes1=np.zeros((1, 4)), boxes2=np.zeros((1, 4)))
+        check(impl.name != "wrong", "fails for wrong only", call)
+
+    def test_selected_by_nobody(impl):
+        raise AssertionError("must be deselected")
+
+
+    def test_without_impl():
+        raise AssertionError("must be deselected")
+    """
+)
+
+
+def test_impl_plan_runs_each_implementation_on_its_own_tests(tmp_path):
+    (tmp_path / "partial_impl.py").write_text(PARTIAL)
+    (tmp_path / "wrong_iou.py").write_text(WRONG_IOU)
+    (tmp_path / "test_user.py").write_text(PLAN_TESTS)
+    both = ["test_user.py::test_uses_nms", "test_user.py::test_uses_box_iou"]
+    repro = ["test_user.py::test_repro_loads_the_failing_implementation"]
+    plan = {
+        "partial": {"impl": "partial_impl.py", "tests": ["test_user.py::test_uses_nms"]},
+        "wrong": {"impl": str(tmp_path / "wrong_iou.py"), "tests": both + repro},
+        "reference": {"impl": "reference", "tests": both + repro},
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    options = "--impl-plan=plan.json --hypothesis-profile=selftest --anchor-reports= -v"
+    proc = _pytest(tmp_path, "test_user.py", "--junitxml=junit.xml", *options.split())
+    out = proc.stdout
+    assert proc.returncode == 1, out
+    assert "anchor-box suite: implementation plan of 3: partial, wrong, reference" in out
+    assert "nms not provided by partial" in out
+    assert "2 failed, 4 passed, 1 skipped, 2 deselected" in out, out
+    cases = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+    outcomes = {}
+    for case in cases:
+        impl = {p.get("name"): p.get("value") for p in case.iter("property")}["impl"]
+        result = [c.tag for c in case if c.tag in ("failure", "skipped")] or ["passed"]
+        outcomes[case.get("name")] = (impl, result[0])
+    assert outcomes == {
+        "test_uses_nms[partial]": ("partial", "skipped"),
+        "test_uses_nms[wrong]": ("wrong", "passed"),
+        "test_uses_box_iou[wrong]": ("wrong", "failure"),
+        "test_uses_nms[reference]": ("reference", "passed"),
+        "test_uses_box_iou[reference]": ("reference", "passed"),
+        "test_repro_loads_the_failing_implementation[wrong]": ("wrong", "failure"),
+        "test_repro_loads_the_failing_implementation[reference]": ("reference", "passed"),
+    }, outcomes
+    # The failure's repro snippet loads the implementation that failed.
+    assert f"impl = load_implementation({str(tmp_path / 'wrong_iou.py')!r})" in out, out
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "cannot read"),
+        ("[]", "non-empty JSON object"),
+        ('{"a": {"tests": []}}', 'needs an "impl" string'),
+        ('{"a": {"impl": "reference", "tests": ["test_x"]}}', "file.py::test_name"),
+    ],
+)
+def test_bad_impl_plan_is_a_usage_error(tmp_path, content, message):
+    (tmp_path / "plan.json").write_text(content)
+    with pytest.raises(pytest.UsageError, match=re.escape(message)):
+        read_plan(str(tmp_path / "plan.json"))

@@ -1,23 +1,30 @@
 """Self-test: the property suite must catch every deliberately broken implementation.
 
-``properties/broken/`` ships complete implementations of the contract, each
-with exactly one plausible bug and a ``CAUGHT_BY`` list naming the property
-tests (``"test_file.py::test_name"``) that must fail for it. For each module
-this test runs those tests against it in a fresh pytest process::
+``properties/broken/`` ships complete implementations of the contract, each with exactly one
+plausible bug and a ``CAUGHT_BY`` list naming the property tests (``"test_file.py::test_name"``)
+that must fail for it. The self-test proves that
 
-    python -m pytest <suite>/test_file.py::test_name ... --impl=<module.py> \\
-        -p no:cacheprovider -q --no-header --hypothesis-profile=selftest --junitxml=...
+- each broken module fails EACH test of its ``CAUGHT_BY`` (a skip or a pass is a hole in the
+  suite, or a stale ``CAUGHT_BY``);
+- ``d2l_faithful`` (the chapter's own code) fails one named property per deliberate departure
+  of CONTRACT.md (§8);
+- the control: the reference passes every test named in a ``CAUGHT_BY``, or "caught" would
+  mean nothing.
 
-and demands that every one of them fails (a skip or a pass is a hole in the
-suite, or a stale ``CAUGHT_BY``). ``d2l_faithful`` (the chapter's own code) gets
-one test per deliberate departure of CONTRACT.md. The control: the same tests
-must pass against the reference, or "caught" would mean nothing.
+It runs one pytest process per suite file (so ``pytest -n`` spreads them), each against every
+implementation that file concerns at once, with the plugin's ``--impl-plan``::
 
-Adding a broken module needs no edit here: modules are discovered from the
-package. A module whose ``CAUGHT_BY`` is empty is run against the whole suite
-and the test fails listing what caught it, ready to paste. Set
-``SELFTEST_FULL=1`` to run the whole suite against every module and print
-everything that catches it (slow; for refreshing the ``CAUGHT_BY`` lists).
+    python -m pytest <suite>/test_nms.py --impl-plan=plan.json --hypothesis-profile=selftest \\
+        --anchor-reports= -p no:cacheprovider -q --no-header --junitxml=junit.xml
+
+where ``plan.json`` gives each broken module its own ``CAUGHT_BY`` tests of that file and the
+reference all of them. The ``selftest`` profile does not shrink and ``--anchor-reports=`` draws
+no PNG: only "did it fail" matters here, and shrinking was nearly all of the time.
+
+Adding a broken module needs no edit here: modules are discovered from the package. A module
+whose ``CAUGHT_BY`` is empty runs against every test of every suite file, and the failure lists
+what caught it, ready to paste. Set ``SELFTEST_FULL=1`` to run the whole suite against every
+module and print everything that catches it (slow; for refreshing the ``CAUGHT_BY`` lists).
 
 Run it alone with ``pytest -m selftest tests/test_selftest.py -n auto``.
 """
@@ -26,15 +33,19 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import properties
+import reference
+from properties.broken._mutate import Edit, EditError, Swap, edited_reference
 from properties.plugin import CONTRACT_FUNCTIONS
 
 pytestmark = pytest.mark.selftest
@@ -42,14 +53,15 @@ pytestmark = pytest.mark.selftest
 SUITE = Path(properties.__file__).resolve().parent
 BROKEN = SUITE / "broken"
 D2L = "d2l_faithful"
-D2L_NAMES = CONTRACT_FUNCTIONS
-# The chapter's four deliberate departures (CONTRACT.md), and the property that catches each.
+# The chapter's four deliberate departures (CONTRACT.md §8), and the property that catches each.
 D2L_DEPARTURES = {
     "nan_iou_for_empty_union": "test_box_iou.py::test_box_iou_empty_union_is_zero",
     "nms_ties_not_by_index": "test_nms.py::test_nms_score_ties_go_to_lower_index",
     "greedy_runs_g_rounds": "test_assign.py::test_assign_greedy_runs_min_a_g_rounds",
     "padding_claims_anchors": "test_multibox_target.py::test_multibox_target_ignores_padding",
 }
+CONTROL = "reference"
+FULL = bool(os.environ.get("SELFTEST_FULL"))
 TIMEOUT_S = 600
 
 
@@ -76,30 +88,75 @@ def _suite_files() -> list[str]:
     return sorted(p.name for p in SUITE.glob("test_*.py"))
 
 
+def _suite_tests(test_file: str) -> set[str]:
+    """The test functions defined in a suite file, as ``file.py::test_name``."""
+    tree = ast.parse((SUITE / test_file).read_text())
+    return {
+        f"{test_file}::{node.name}"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+
+
 def _base(test_id: str) -> str:
     """``file.py::test_name[param]`` -> ``file.py::test_name``."""
     return test_id.split("[", 1)[0]
 
 
-def run_suite(impl: str | Path, targets: list[str], tmp_path: Path) -> dict[str, str]:
-    """Run the suite's ``targets`` (``file.py`` or ``file.py::test``) against ``impl``.
+def _label(module: str, test_id: str) -> str:
+    """``module``, with the departure ``test_id`` pins when the module is d2l_faithful."""
+    departure = [d for d, t in D2L_DEPARTURES.items() if t == test_id and module == D2L]
+    return f"{module} (departure {departure[0]})" if departure else module
 
-    Returns ``{"file.py::test_name[param]": outcome}`` with outcome one of
-    ``passed``, ``failed`` (a failure or an error) and ``skipped``, for every
-    test the run collected.
+
+# --- what each suite file must show -------------------------------------------------
+
+
+def _plans() -> dict[str, dict[str, dict]]:
+    """``{suite file: --impl-plan}``: per file, every broken module with its ``CAUGHT_BY``
+    tests there (all of the file's tests if its ``CAUGHT_BY`` is empty, or with
+    ``SELFTEST_FULL``), and the control, the reference, with every test named in one."""
+    plans: dict[str, dict[str, dict]] = {}
+    named: set[str] = set()  # every test named in a CAUGHT_BY
+    for path in _broken_modules():
+        expected = _caught_by(path) or []
+        named.update(expected)
+        if FULL or not expected:  # every test of every file
+            for test_file in _suite_files():
+                plans.setdefault(test_file, {})[path.stem] = {"impl": str(path)}
+            continue
+        for test_file in sorted({t.split("::")[0] for t in expected}):
+            tests = sorted(t for t in expected if t.split("::")[0] == test_file)
+            plans.setdefault(test_file, {})[path.stem] = {"impl": str(path), "tests": tests}
+    for test_file, plan in plans.items():
+        tests = sorted(t for t in named if t.split("::")[0] == test_file)
+        if tests:
+            plan[CONTROL] = {"impl": "reference", "tests": tests}
+    return dict(sorted(plans.items()))
+
+
+def run_plan(test_file: str, plan: dict[str, dict], tmp_path: Path) -> dict[tuple[str, str], str]:
+    """Run the suite file ``test_file`` with ``--impl-plan`` ``plan``.
+
+    Returns ``{(implementation, "file.py::test_name"): outcome}`` for every test the run
+    collected, the outcome of its worst parameter: ``errored`` (an error outside the test's
+    body, such as an implementation that does not load: not a catch), ``failed``, ``passed``,
+    ``skipped``.
     """
-    xml = tmp_path / "junit.xml"
+    plan_file, xml = tmp_path / "plan.json", tmp_path / "junit.xml"
+    plan_file.write_text(json.dumps(plan, indent=1))
     cmd = [
         sys.executable,
         "-m",
         "pytest",
-        *(str(SUITE / t) for t in targets),
-        f"--impl={impl}",
+        str(SUITE / test_file),
+        f"--impl-plan={plan_file}",
+        "--hypothesis-profile=selftest",
+        "--anchor-reports=",
         "-p",
         "no:cacheprovider",
         "-q",
         "--no-header",
-        "--hypothesis-profile=selftest",
         f"--junitxml={xml}",
     ]
     env = {
@@ -111,111 +168,149 @@ def run_suite(impl: str | Path, targets: list[str], tmp_path: Path) -> dict[str,
     proc = subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
     )
-    # 0: all passed, 1: some failed; anything else (usage error, a CAUGHT_BY test
-    # that does not exist, an internal error) is a broken self-test, not a catch.
+    # 0: all passed, 1: some failed; anything else (usage error, an internal error, nothing
+    # collected) is a broken self-test, not a catch.
     if proc.returncode not in (0, 1) or not xml.exists():
         raise AssertionError(
-            f"the suite did not run against {impl} (exit {proc.returncode}):\n"
-            f"{' '.join(cmd)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            f"the suite did not run {test_file} (exit {proc.returncode}):\n{' '.join(cmd)}\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
-    outcomes: dict[str, str] = {}
+    outcomes: dict[tuple[str, str], str] = {}
+    rank = {"skipped": 0, "passed": 1, "failed": 2, "errored": 3}  # the worst parameter wins
     for case in ET.parse(xml).getroot().iter("testcase"):
-        module = case.get("classname", "").rsplit(".", 1)[-1]
-        test_id = f"{module}.py::{case.get('name')}"
-        if case.find("failure") is not None or case.find("error") is not None:
-            outcomes[test_id] = "failed"
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        key = (props.get("impl", "?"), f"{test_file}::{_base(case.get('name', ''))}")
+        if case.find("error") is not None:
+            outcome = "errored"  # in a fixture: the implementation did not even load
+        elif case.find("failure") is not None:
+            outcome = "failed"
         elif case.find("skipped") is not None:
-            outcomes.setdefault(test_id, "skipped")
+            outcome = "skipped"
         else:
-            outcomes.setdefault(test_id, "passed")
+            outcome = "passed"
+        if rank[outcome] >= rank[outcomes.get(key, "skipped")]:
+            outcomes[key] = outcome
     return outcomes
 
 
-def _failed(outcomes: dict[str, str]) -> list[str]:
-    return sorted({_base(t) for t, o in outcomes.items() if o == "failed"})
+def problems_of(test_file: str, plan: dict[str, dict], outcomes: dict) -> list[str]:
+    """Every way the run of ``test_file`` falls short, one line each naming module and test."""
+    problems = []
+    for module, entry in plan.items():
+        ran = {t: o for (m, t), o in outcomes.items() if m == module}
+        if module == CONTROL:
+            problems += [
+                f"the control: the reference does not pass {t} (it {ran.get(t, 'did not run')})"
+                for t in entry["tests"]
+                if ran.get(t) != "passed"
+            ]
+            continue
+        caught = sorted(t for t, o in ran.items() if o == "failed")
+        expected = _caught_by(BROKEN / f"{module}.py") or []
+        if not expected:
+            problems.append(
+                f"{module}: CAUGHT_BY is empty; in {test_file} it is caught by {caught}"
+            )
+        if FULL:
+            print(f"{module}: {test_file} catches it with {caught}")
+        for t in expected:
+            outcome = ran.get(t, "did not run")
+            if t.split("::")[0] == test_file and outcome != "failed":
+                why = (
+                    "an error outside the test: does the module load?"
+                    if outcome == "errored"
+                    else "a hole in the suite, or a stale CAUGHT_BY"
+                )
+                problems.append(f"{_label(module, t)} was NOT caught by {t} (it {outcome}): {why}")
+    return problems
 
 
-def _check_caught(name: str, impl: Path, expected: list[str], tmp_path: Path) -> None:
-    outcomes = run_suite(impl, expected, tmp_path)
-    caught = _failed(outcomes)
-    print(f"{name}: caught by {caught}")
-    collected = {_base(t) for t in outcomes}
-    missing = [t for t in expected if _base(t) not in collected]
-    assert not missing, f"{name}: CAUGHT_BY names tests that do not exist: {missing}"
-    not_caught = [t for t in expected if _base(t) not in caught]
-    assert not not_caught, (
-        f"{name} was NOT caught by {not_caught} (outcomes: "
-        f"{ {t: o for t, o in outcomes.items() if _base(t) in not_caught} }): "
-        "a hole in the suite, or a stale CAUGHT_BY"
-    )
+def _by_size(plans: dict[str, dict[str, dict]]) -> list[str]:
+    """The suite files, the most (implementation, test) pairs first: under ``pytest -n`` the
+    longest runs start first. An entry without ``"tests"`` runs the whole file: counted 99."""
+
+    def size(test_file: str) -> int:
+        return sum(len(e.get("tests", range(99))) for e in plans[test_file].values())
+
+    return sorted(plans, key=size, reverse=True)
 
 
-# --- every broken module ------------------------------------------------------------
+@pytest.mark.parametrize("test_file", _by_size(_plans()))
+def test_suite_catches_the_broken_and_passes_the_reference(test_file, tmp_path):
+    """Per suite file: each broken module fails each of its CAUGHT_BY tests in the file,
+    d2l_faithful fails the file's departure properties, and the reference passes them all."""
+    plan = _plans()[test_file]
+    outcomes = run_plan(test_file, plan, tmp_path)
+    problems = problems_of(test_file, plan, outcomes)
+    assert not problems, f"{test_file}:\n" + "\n".join(problems)
+
+
+# --- every broken module, read without running the suite ------------------------------
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"_selftest_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("path", _broken_modules(), ids=lambda p: p.stem)
 def test_broken_module_is_well_formed(path):
-    """A complete implementation with a docstring, a CAUGHT_BY list and an override."""
-    spec = importlib.util.spec_from_file_location(f"_selftest_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    import reference
-
+    """A complete implementation with a docstring, a CAUGHT_BY list naming tests that exist,
+    and a change: edits of the reference (``properties.broken._mutate``) or functions of its
+    own."""
+    module = _load(path)
     assert (module.__doc__ or "").strip(), f"{path.name}: no docstring saying the bug"
     assert isinstance(getattr(module, "CAUGHT_BY", None), list), f"{path.name}: no CAUGHT_BY list"
-    missing = [n for n in D2L_NAMES if not callable(getattr(module, n, None))]
+    assert module.CAUGHT_BY, (
+        f"{path.name}: CAUGHT_BY is empty (the self-test lists what catches it)"
+    )
+    malformed = [t for t in module.CAUGHT_BY if t.count("::") != 1 or "[" in t]
+    assert not malformed, f"{path.name}: CAUGHT_BY entries not 'file.py::test_name': {malformed}"
+    unknown = [
+        t
+        for t in module.CAUGHT_BY
+        if t.split("::")[0] not in _suite_files() or t not in _suite_tests(t.split("::")[0])
+    ]
+    assert not unknown, f"{path.name}: CAUGHT_BY names tests that do not exist: {unknown}"
+    missing = [n for n in CONTRACT_FUNCTIONS if not callable(getattr(module, n, None))]
     assert not missing, f"{path.name}: not a complete implementation, lacks {missing}"
-    overridden = [n for n in D2L_NAMES if getattr(module, n) is not getattr(reference, n)]
-    assert overridden, f"{path.name}: overrides nothing, so it is the reference"
-    assert all(t.count("::") == 1 and t.split("::")[0].endswith(".py") for t in module.CAUGHT_BY)
+    own = [n for n in CONTRACT_FUNCTIONS if getattr(module, n).__module__ == module.__name__]
+    changes = getattr(module, "CHANGES", ())
+    assert own or changes, f"{path.name}: changes nothing, so it is the reference"
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in _broken_modules() if p.stem != D2L], ids=lambda p: p.stem
-)
-def test_suite_catches_broken_module(path, tmp_path):
-    expected = _caught_by(path) or []
-    if os.environ.get("SELFTEST_FULL") or not expected:
-        outcomes = run_suite(path, _suite_files(), tmp_path)
-        caught = _failed(outcomes)
-        print(f"{path.stem}: the whole suite catches it with {caught}")
-        assert caught, f"{path.stem} is NOT caught by any test of the suite: a hole in the suite"
-        assert expected, f"{path.stem}: CAUGHT_BY is empty; the suite catches it with {caught}"
-        missing = [t for t in expected if _base(t) not in caught]
-        assert not missing, f"{path.stem}: CAUGHT_BY names {missing}, which did not fail"
-        return
-    _check_caught(path.stem, path, expected, tmp_path)
+def test_d2l_faithful_is_caught_once_per_departure():
+    """Its CAUGHT_BY is exactly one property per deliberate departure, so the runs above
+    prove that each departure is caught."""
+    assert sorted(_caught_by(BROKEN / f"{D2L}.py") or []) == sorted(D2L_DEPARTURES.values())
 
 
-# --- the chapter's own code ---------------------------------------------------------
+# --- the checked edits --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("departure", sorted(D2L_DEPARTURES))
-def test_suite_catches_d2l_departure(departure, tmp_path):
-    """d2l_faithful fails the property that pins each of the contract's departures."""
-    test_id = D2L_DEPARTURES[departure]
-    assert test_id in (_caught_by(BROKEN / f"{D2L}.py") or [])
-    _check_caught(f"{D2L} ({departure})", BROKEN / f"{D2L}.py", [test_id], tmp_path)
+def test_edit_fails_loudly_unless_its_snippet_occurs_once():
+    """No occurrence (the reference changed) and two (ambiguous) are errors naming the file
+    and the snippet; exactly one makes the copy, and the bug reaches the copy's callers."""
+    with pytest.raises(EditError, match=r"reference/nms\.py.*'no such text' occurs 0 times"):
+        edited_reference("selftest_zero", Edit("nms.py", "no such text", "x"))
+    with pytest.raises(EditError, match=r"reference/boxes\.py.*'b\[:, 0\]' occurs 2 times"):
+        edited_reference("selftest_two", Edit("boxes.py", "b[:, 0]", "b[:, 1]"))
+    with pytest.raises(EditError, match="changes nothing"):
+        edited_reference("selftest_same", Edit("nms.py", "iou", "iou"))
+    with pytest.raises(EditError, match="no edits"):
+        edited_reference("selftest_none")
+    with pytest.raises(EditError, match="not part of the implementation"):
+        edited_reference("selftest_oracles", Edit("oracles.py", "import shapely", "pass"))
+    with pytest.raises(EditError, match="no function 'no_such_core'"):
+        edited_reference("selftest_swap", Swap("nms.py", "no_such_core", len))
 
-
-# --- the control --------------------------------------------------------------------
-
-
-def _control_targets() -> dict[str, list[str]]:
-    """Every test named in a CAUGHT_BY, grouped by file."""
-    by_file: dict[str, set[str]] = {}
-    for path in _broken_modules():
-        for test_id in _caught_by(path) or []:
-            by_file.setdefault(test_id.split("::")[0], set()).add(test_id)
-    return {f: sorted(ids) for f, ids in sorted(by_file.items())}
-
-
-@pytest.mark.parametrize("test_file", sorted(_control_targets()) or ["<none>"])
-def test_reference_passes_what_catches_the_broken(test_file, tmp_path):
-    """The tests that catch the broken modules pass on the reference."""
-    if test_file == "<none>":
-        pytest.skip("no CAUGHT_BY lists yet")
-    outcomes = run_suite("reference", _control_targets()[test_file], tmp_path)
-    bad = {t: o for t, o in outcomes.items() if o != "passed"}
-    assert outcomes, f"no test of {test_file} ran against the reference"
-    assert not bad, f"the reference itself does not pass: {bad}"
+    # The union counts the overlap twice.
+    copy = edited_reference("selftest_one", Edit("boxes.py", "- inter\n", "\n"))
+    box = np.array([[0.0, 0.0, 1.0, 1.0]])
+    assert copy.box_iou(box, box)[0, 0] == 0.5 and reference.box_iou(box, box)[0, 0] == 1.0
+    # The IoU core's bug reaches nms in the copy: two identical boxes no longer suppress
+    # each other at threshold 0.5.
+    assert copy.nms(np.repeat(box, 2, 0), np.array([1.0, 0.5]), 0.5).tolist() == [0, 1]
+    assert reference.nms(np.repeat(box, 2, 0), np.array([1.0, 0.5]), 0.5).tolist() == [0]

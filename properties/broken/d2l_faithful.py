@@ -10,9 +10,13 @@ too, but in no order NumPy can imitate). The chapter's ``multibox_prior``,
 reference's. Two things are not the chapter's: every function checks its
 arguments as the reference does (d2l checks nothing) and empty inputs do not
 crash (``torch.max`` over zero ground truths raises), so that the suite's
-failures are the chapter's *behaviour*, not missing validation.
+failures are the chapter's *behaviour*, not missing validation. The chapter's
+``box_iou``, ``assign_anchor_to_bbox`` and ``nms`` (``d2l_*`` here) are swapped
+into a copy of the reference for its check-free cores (see
+:mod:`properties.broken._mutate`), so the copy's public functions check their
+arguments and then run the chapter's code.
 
-The four deliberate departures of CONTRACT.md, each a bug here:
+The four deliberate departures of CONTRACT.md §8, each a bug here:
 
 1. ``box_iou`` of two zero-area boxes is NaN (0/0), not 0;
 2. ``nms`` visits equal scores highest index first (``argsort()[::-1]``), not
@@ -28,9 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-import reference as _reference
-from reference import *  # noqa: F403 -- the functions the chapter gets right
-from reference import _validate as v
+import reference
+from properties.broken._mutate import Swap, implementation
+from reference.coding import encode
 
 CAUGHT_BY = [
     "test_box_iou.py::test_box_iou_empty_union_is_zero",
@@ -40,7 +44,7 @@ CAUGHT_BY = [
 ]
 
 
-def _box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
+def d2l_box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
     def box_area(boxes):
         return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
@@ -54,16 +58,14 @@ def _box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
         return inter_areas / union_areas  # departure 1: NaN where the union is 0
 
 
-def box_iou(boxes1, boxes2):
-    return _box_iou(v.boxes(boxes1, "boxes1"), v.boxes(boxes2, "boxes2"))
-
-
-def _assign(ground_truth: np.ndarray, anchors: np.ndarray, iou_threshold: float) -> np.ndarray:
+def d2l_assign_anchor_to_bbox(
+    ground_truth: np.ndarray, anchors: np.ndarray, iou_threshold: float
+) -> np.ndarray:
     num_anchors, num_gt_boxes = anchors.shape[0], ground_truth.shape[0]
     anchors_bbox_map = np.full((num_anchors,), -1, dtype=np.int64)
     if num_anchors == 0 or num_gt_boxes == 0:  # not in d2l: torch.max would raise
         return anchors_bbox_map
-    jaccard = _box_iou(anchors, ground_truth)
+    jaccard = d2l_box_iou(anchors, ground_truth)
     indices = np.argmax(jaccard, axis=1)
     max_ious = jaccard[np.arange(num_anchors), indices]
     anc_i = np.flatnonzero(max_ious >= iou_threshold)
@@ -81,14 +83,32 @@ def _assign(ground_truth: np.ndarray, anchors: np.ndarray, iou_threshold: float)
     return anchors_bbox_map
 
 
-def assign_anchor_to_bbox(ground_truth, anchors, device=None, iou_threshold=0.5):
-    gt = v.boxes(ground_truth, "ground_truth")
-    anc = v.boxes(anchors, "anchors")
-    return _assign(gt, anc, v.threshold(iou_threshold, "iou_threshold"))
+def d2l_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    B = scores.argsort()[::-1]  # departure 2: equal scores, highest index first
+    keep = []
+    while B.size > 0:
+        i = B[0]
+        keep.append(i)
+        if B.size == 1:
+            break
+        iou = d2l_box_iou(boxes[i, :].reshape(-1, 4), boxes[B[1:], :].reshape(-1, 4)).reshape(-1)
+        inds = np.nonzero(iou <= iou_threshold)[0]
+        B = B[inds + 1]
+    return np.asarray(keep, dtype=np.int64)
+
+
+globals().update(
+    implementation(
+        __name__,
+        Swap("boxes.py", "iou", d2l_box_iou),
+        Swap("matching.py", "assign", d2l_assign_anchor_to_bbox),
+        Swap("nms.py", "greedy_nms", d2l_nms),
+    )
+)
 
 
 def multibox_target(anchors, labels):
-    _reference.multibox_target(anchors, labels)  # the reference's argument checks
+    reference.multibox_target(anchors, labels)  # the reference's argument checks
     anchors = np.asarray(anchors, dtype=np.float64)[0]
     labels = np.asarray(labels, dtype=np.float64)
     batch_offset, batch_mask, batch_class_labels = [], [], []
@@ -96,7 +116,7 @@ def multibox_target(anchors, labels):
     for i in range(labels.shape[0]):
         label = labels[i, :, :]
         # departure 4: every row, padding included, takes part in the assignment
-        anchors_bbox_map = _assign(label[:, 1:], anchors, 0.5)
+        anchors_bbox_map = d2l_assign_anchor_to_bbox(label[:, 1:], anchors, 0.5)
         bbox_mask = np.repeat((anchors_bbox_map >= 0).astype(np.float64)[:, None], 4, axis=1)
         class_labels = np.zeros(num_anchors, dtype=np.int64)
         assigned_bb = np.zeros((num_anchors, 4))
@@ -105,7 +125,7 @@ def multibox_target(anchors, labels):
         class_labels[indices_true] = label[bb_idx, 0].astype(np.int64) + 1
         assigned_bb[indices_true] = label[bb_idx, 1:]
         with np.errstate(invalid="ignore", divide="ignore"):
-            offset = _reference.coding._offset_boxes(anchors, assigned_bb, 1e-6) * bbox_mask
+            offset = encode(anchors, assigned_bb, 1e-6) * bbox_mask
         batch_offset.append(offset.reshape(-1))
         batch_mask.append(bbox_mask.reshape(-1))
         batch_class_labels.append(class_labels)
@@ -116,33 +136,11 @@ def multibox_target(anchors, labels):
     )
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    B = scores.argsort()[::-1]  # departure 2: equal scores, highest index first
-    keep = []
-    while B.size > 0:
-        i = B[0]
-        keep.append(i)
-        if B.size == 1:
-            break
-        iou = _box_iou(boxes[i, :].reshape(-1, 4), boxes[B[1:], :].reshape(-1, 4)).reshape(-1)
-        inds = np.nonzero(iou <= iou_threshold)[0]
-        B = B[inds + 1]
-    return np.asarray(keep, dtype=np.int64)
-
-
-def nms(boxes, scores, iou_threshold):
-    b = v.boxes(boxes, "boxes")
-    s = v.as_array(scores, "scores", ndim=1)
-    v.check_finite(s, "scores")
-    v.same_length(b, "boxes", s, "scores")
-    return _nms(b, s, v.threshold(iou_threshold, "iou_threshold"))
-
-
 def multibox_detection(
     cls_probs, offset_preds, anchors, nms_threshold=0.5, pos_threshold=0.009999999
 ):
     # The reference's argument checks (shapes, finiteness, thresholds, overflow).
-    _reference.multibox_detection(cls_probs, offset_preds, anchors, nms_threshold, pos_threshold)
+    reference.multibox_detection(cls_probs, offset_preds, anchors, nms_threshold, pos_threshold)
     cls_probs = np.asarray(cls_probs, dtype=np.float64)
     offset_preds = np.asarray(offset_preds, dtype=np.float64)
     anchors = np.asarray(anchors, dtype=np.float64)[0]
@@ -151,8 +149,8 @@ def multibox_detection(
     for i in range(batch_size):
         cls_prob, offset_pred = cls_probs[i], offset_preds[i].reshape(-1, 4)
         conf, class_id = cls_prob[1:].max(axis=0), cls_prob[1:].argmax(axis=0).astype(float)
-        predicted_bb = _reference.offset_inverse(anchors, offset_pred)
-        keep = _nms(predicted_bb, conf, float(nms_threshold))
+        predicted_bb = reference.offset_inverse(anchors, offset_pred)
+        keep = d2l_nms(predicted_bb, conf, float(nms_threshold))
         # Find all non-`keep` indices and set the class to background
         all_idx = np.arange(num_anchors, dtype=np.int64)
         combined = np.concatenate((keep, all_idx))

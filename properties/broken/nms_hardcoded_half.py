@@ -8,16 +8,15 @@ its largest masked IoU with a higher-ranked box is ``<= 0.5``, the literal
 0.5, where it should be ``== 0`` (not suppressed at all). Above 0.5 the two
 agree; below it a box that was itself suppressed still suppresses the next
 one in a chain (A suppresses B, B overlaps C, A does not overlap C: C is lost).
-PITFALLS "NMS", chains.
+PITFALLS.md, NMS (chains).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reference import *  # noqa: F403 -- every other function is the reference's
-from reference import _validate as v
-from reference.boxes import _iou
+from properties.broken._mutate import Swap, implementation
+from reference.boxes import iou
 
 CAUGHT_BY: list[str] = [
     "test_nms.py::test_nms_suppression_chains_keep_every_other_box",
@@ -26,26 +25,25 @@ CAUGHT_BY: list[str] = [
 ]
 
 
-def nms(boxes, scores, iou_threshold):
-    b = v.boxes(boxes, "boxes")
-    s = v.as_array(scores, "scores", ndim=1)
-    v.check_finite(s, "scores")
-    v.same_length(b, "boxes", s, "scores")
-    t = v.threshold(iou_threshold, "iou_threshold")
-    order = np.asarray(sorted(range(len(s)), key=lambda i: -s[i]), dtype=np.int64)
+def self_suppression_nms(boxes, scores, iou_threshold):
+    """scenic's single-tile self-suppression, with its literal 0.5."""
+    order = np.asarray(sorted(range(len(scores)), key=lambda i: -scores[i]), dtype=np.int64)
     n = len(order)
     if n == 0:
         return order
-    sb = b[order]
-    iou = _iou(sb, sb)
+    ranked = boxes[order]
+    pairs = iou(ranked, ranked)
     upper = np.arange(n)[None, :] > np.arange(n)[:, None]  # row i ranks above column j
-    iou = iou * (upper & (iou > t))
+    pairs = pairs * (upper & (pairs > iou_threshold))
     while True:  # iterate to a fixed point, as scenic's while_loop does
-        can_suppress = iou.max(axis=0) <= 0.5  # BUG: the literal 0.5, should be == 0
-        unsuppressed = (can_suppress[:, None] * iou).max(axis=0) <= 0.5
-        new_iou = unsuppressed[:, None] * iou  # suppressed boxes lose their row
-        if np.array_equal(new_iou, iou):
+        can_suppress = pairs.max(axis=0) <= 0.5  # BUG: the literal 0.5, should be == 0
+        unsuppressed = (can_suppress[:, None] * pairs).max(axis=0) <= 0.5
+        new_pairs = unsuppressed[:, None] * pairs  # suppressed boxes lose their row
+        if np.array_equal(new_pairs, pairs):
             break
-        iou = new_iou
-    suppressed = iou.sum(axis=0) > 0
+        pairs = new_pairs
+    suppressed = pairs.sum(axis=0) > 0
     return order[~suppressed]
+
+
+globals().update(implementation(__name__, Swap("nms.py", "greedy_nms", self_suppression_nms)))
