@@ -42,11 +42,12 @@ def version(distribution: str) -> str:
         return "not installed"
 
 
-def snippet(imports: list[str], args: dict[str, Any], call: str) -> str:
-    """Python source: the imports, one assignment per argument, then ``print(call)``."""
+def snippet(imports: list[str], args: dict[str, Any], call: str, before: str = "") -> str:
+    """Python source: the imports, one assignment per argument, ``before``, then
+    ``print(call)``."""
     lines = ["import numpy as np", *imports]
-    lines += [
-        f"{key} = {literal(np.asarray(v) if isinstance(v, list) else v)}" for key, v in args.items()
-    ]
+    for key, value in args.items():
+        lines.append(f"{key} = {literal(np.asarray(value) if isinstance(value, list) else value)}")
+    lines += [before] if before else []
     lines.append(f"print({call})")
     return "\n".join(lines)

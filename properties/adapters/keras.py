@@ -71,4 +71,4 @@ def repro(function: str, args: dict) -> str:
         'os.environ["KERAS_BACKEND"] = "jax"',
         "from keras.utils import bounding_boxes",
     ]
-    return snippet(imports, args, _CALLS[function])
+    return snippet(imports, args, f"np.asarray({_CALLS[function]})")

@@ -52,8 +52,8 @@ def repro(function: str, args: dict) -> str:
         'os.environ["KERAS_BACKEND"] = "jax"',
         "from keras_hub.src.layers.modeling.non_max_supression import non_max_suppression",
     ]
-    call = (
-        "non_max_suppression(boxes[None], scores[None], len(boxes), iou_threshold, "
+    before = (
+        "idx, count = non_max_suppression(boxes[None], scores[None], len(boxes), iou_threshold, "
         'score_threshold=float("-inf"))'
     )
-    return snippet(imports, args, call)
+    return snippet(imports, args, "np.asarray(idx)[0, : int(count[0])]", before)

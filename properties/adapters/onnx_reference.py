@@ -27,5 +27,6 @@ def nms(boxes, scores, iou_threshold) -> np.ndarray:
 
 
 def repro(function: str, args: dict) -> str:
-    imports = ["from onnx.reference import ReferenceEvaluator", MODEL_SOURCE]
-    return snippet(imports, args, "ReferenceEvaluator(model).run(None, feeds)[0][:, 2]")
+    imports = ["from onnx.reference import ReferenceEvaluator"]
+    call = "ReferenceEvaluator(model).run(None, feeds)[0][:, 2]"
+    return snippet(imports, args, call, before=MODEL_SOURCE)

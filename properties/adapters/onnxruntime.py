@@ -29,9 +29,9 @@ def nms(boxes, scores, iou_threshold) -> np.ndarray:
 
 
 def repro(function: str, args: dict) -> str:
-    imports = ["import onnxruntime", MODEL_SOURCE]
+    imports = ["import onnxruntime"]
     call = (
         "onnxruntime.InferenceSession(model.SerializeToString(), "
         'providers=["CPUExecutionProvider"]).run(None, feeds)[0][:, 2]'
     )
-    return snippet(imports, args, call)
+    return snippet(imports, args, call, before=MODEL_SOURCE)

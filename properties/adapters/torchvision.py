@@ -39,15 +39,14 @@ def box_center_to_corner(boxes) -> np.ndarray:
     return torchvision.ops.box_convert(_tensor(boxes), "cxcywh", "xyxy").numpy()
 
 
+_CONVERT = 'torchvision.ops.box_convert(torch.from_numpy(boxes), "{}", "{}")'
 _CALLS = {
     "box_iou": "torchvision.ops.box_iou(torch.from_numpy(boxes1), torch.from_numpy(boxes2))",
     "nms": "torchvision.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), iou_threshold)",
-    "box_corner_to_center": 'torchvision.ops.box_convert(torch.from_numpy(boxes), "xyxy", '
-    '"cxcywh")',
-    "box_center_to_corner": 'torchvision.ops.box_convert(torch.from_numpy(boxes), "cxcywh", '
-    '"xyxy")',
+    "box_corner_to_center": _CONVERT.format("xyxy", "cxcywh"),
+    "box_center_to_corner": _CONVERT.format("cxcywh", "xyxy"),
 }
 
 
 def repro(function: str, args: dict) -> str:
-    return snippet(["import torch", "import torchvision"], args, _CALLS[function])
+    return snippet(["import torch", "import torchvision"], args, f"{_CALLS[function]}.numpy()")
