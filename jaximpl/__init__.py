@@ -22,23 +22,12 @@ compile with on CPU; pass them to your own top-level ``jax.jit`` around those
 (``jax.jit(step, compiler_options=jaximpl.COMPILER_OPTIONS)``) for the same speed.
 """
 
-from .boxes import (
-    box_center_to_corner,
-    box_corner_to_center,
-    box_iou,
-    multibox_prior,
-    offset_boxes,
-    offset_inverse,
-)
+from ._compile import COMPILER_OPTIONS
+from .anchors import multibox_prior
+from .boxes import box_center_to_corner, box_corner_to_center, box_iou
+from .coding import offset_boxes, offset_inverse
 from .matching import assign_anchor_to_bbox, multibox_target
-from .suppression import (
-    COMPILER_OPTIONS,
-    multibox_detection,
-    nms,
-    nms_keep_mask,
-    nms_padded,
-    nms_padded_jit,
-)
+from .nms import multibox_detection, nms, nms_keep_mask, nms_padded, nms_padded_jit
 
 __all__ = [
     "COMPILER_OPTIONS",

@@ -64,19 +64,19 @@ def as_array(
 
 
 @jax.jit
-def _all_finite(x: jax.Array) -> jax.Array:
+def all_finite(x: jax.Array) -> jax.Array:
     return jnp.all(jnp.isfinite(x))
 
 
 @jax.jit
-def _corner_boxes_ok(x: jax.Array, rows: jax.Array) -> jax.Array:
+def corner_boxes_ok(x: jax.Array, rows: jax.Array) -> jax.Array:
     ok = jnp.isfinite(x).all(axis=-1) & (x[..., 2] >= x[..., 0]) & (x[..., 3] >= x[..., 1])
     return jnp.all(ok | ~rows)
 
 
 def check_finite(x: jax.Array, name: str, what: str = "values") -> None:
     """Raise unless every entry of a concrete ``x`` is finite (no-op on tracers)."""
-    if not is_concrete(x) or x.size == 0 or bool(_all_finite(x)):
+    if not is_concrete(x) or x.size == 0 or bool(all_finite(x)):
         return
     arr = np.asarray(x)
     bad = ~np.isfinite(arr)
@@ -89,7 +89,7 @@ def check_corner_boxes(x: jax.Array, name: str, rows: jax.Array | None = None) -
     if not is_concrete(x) or x.size == 0:
         return
     sel = jnp.ones(x.shape[:-1], bool) if rows is None else rows
-    if bool(_corner_boxes_ok(x, sel)):
+    if bool(corner_boxes_ok(x, sel)):
         return
     arr = np.where(np.asarray(sel)[..., None], np.asarray(x), 0.0)
     bad = ~np.isfinite(arr)

@@ -8,6 +8,7 @@ and exact agreement with the float64 reference on lattice inputs.
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import jax
@@ -17,7 +18,10 @@ import pytest
 
 import jaximpl
 from jaximpl import matching as jm
-from jaximpl import suppression as js
+from jaximpl._order import score_order
+from jaximpl._tiled import nms_sorted, prepare
+
+js = importlib.import_module("jaximpl.nms")  # the attribute jaximpl.nms is the function
 
 reference = pytest.importorskip("reference")
 
@@ -87,7 +91,8 @@ def test_golden_dog_cat_target():
     labels = np.asarray(DOG_CAT_GT, F32)[None]
     offsets, mask, classes = jaximpl.multibox_target(anchors, labels)
     assert np.array_equal(
-        np.asarray(mask)[0], [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+        np.asarray(mask)[0],
+        [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1],
     )
     assert np.array_equal(np.asarray(classes)[0], [0, 1, 2, 0, 2])
     assert classes.dtype == jnp.int32 and mask.dtype == jnp.float32
@@ -184,11 +189,16 @@ def test_coding_and_conversions_match_reference():
     rng = np.random.default_rng(3)
     a, b = random_boxes(rng, 20), random_boxes(rng, 20)
     np.testing.assert_allclose(
-        np.asarray(jaximpl.offset_boxes(a, b)), reference.offset_boxes(a, b), rtol=1e-5, atol=1e-5
+        np.asarray(jaximpl.offset_boxes(a, b)),
+        reference.offset_boxes(a, b),
+        rtol=1e-5,
+        atol=1e-5,
     )
     o = rng.normal(0, 1, (20, 4)).astype(F32)
     np.testing.assert_allclose(
-        np.asarray(jaximpl.offset_inverse(a, o)), reference.offset_inverse(a, o), atol=1e-6
+        np.asarray(jaximpl.offset_inverse(a, o)),
+        reference.offset_inverse(a, o),
+        atol=1e-6,
     )
     c = jaximpl.box_corner_to_center(a)
     np.testing.assert_allclose(np.asarray(c), reference.box_corner_to_center(a), atol=1e-7)
@@ -229,10 +239,16 @@ def test_nms_chain_below_half_and_strict_threshold():
     # IoU exactly at the threshold is not suppressed.
     pair = np.asarray([[0, 0, 5, 1], [3, 0, 8, 1]], F32)  # inter 2, union 8: IoU = 0.25
     assert float(jaximpl.box_iou(pair, pair)[0, 1]) == 0.25
-    assert np.asarray(jaximpl.nms(pair, np.asarray([1, 0.5], F32), 0.25)).tolist() == [0, 1]
+    assert np.asarray(jaximpl.nms(pair, np.asarray([1, 0.5], F32), 0.25)).tolist() == [
+        0,
+        1,
+    ]
     # Touching boxes at threshold 0: IoU 0 is not > 0.
     touch = np.asarray([[0, 0, 1, 1], [1, 0, 2, 1]], F32)
-    assert np.asarray(jaximpl.nms(touch, np.asarray([1, 1], F32), 0.0)).tolist() == [0, 1]
+    assert np.asarray(jaximpl.nms(touch, np.asarray([1, 1], F32), 0.0)).tolist() == [
+        0,
+        1,
+    ]
 
 
 def test_nms_ties_unsorted_and_nonpositive_boxes():
@@ -273,7 +289,8 @@ def test_nms_tile_sizes_agree():
     scores = (rng.integers(0, 50, 257) / 8).astype(F32)
     expected = reference.nms(boxes, scores, 0.25)
     for tile, chunk in ((8, 8), (32, 16), (256, 256)):
-        idx, count = js._nms_core(jnp.asarray(boxes), jnp.asarray(scores), 0.25, 257, tile, chunk)
+        sorted_boxes, order, t = prepare(jnp.asarray(boxes)[None], jnp.asarray(scores)[None], tile)
+        idx, count = (x[0] for x in nms_sorted(sorted_boxes, order, 0.25, 257, t, chunk))
         assert np.array_equal(np.asarray(idx)[: int(count)], expected), (tile, chunk)
 
 
@@ -300,8 +317,8 @@ def test_batched_nms_images_finish_apart():
     boxes = jnp.asarray(np.stack(images))  # (B, N, 4)
     for k in (7, 40, n):
         for tile, chunk in ((64, 32), (128, 16), (16, 8)):
-            sorted_boxes, order, t = js._prepare(boxes, jnp.asarray(np.stack(scores)), tile)
-            idx, count = js._nms_sorted(sorted_boxes, order, jnp.float32(0.25), k, t, chunk)
+            sorted_boxes, order, t = prepare(boxes, jnp.asarray(np.stack(scores)), tile)
+            idx, count = nms_sorted(sorted_boxes, order, jnp.float32(0.25), k, t, chunk)
             for b in range(3):
                 want = expected[b][:k]
                 got = np.asarray(idx[b])
@@ -347,7 +364,7 @@ def test_score_order_runs_of_nearly_equal_scores(groups, extra):
     scores = np.stack([r[:n] for r in rows])
     scores[1, :3] = [np.nan, -0.0, 0.0]
     expected = np.stack([visiting_order(r) for r in scores])
-    for order in (js._score_order(jnp.asarray(scores)), jax.jit(js._score_order)(scores)):
+    for order in (score_order(jnp.asarray(scores)), jax.jit(score_order)(scores)):
         assert np.array_equal(np.asarray(order), expected)
 
 
@@ -356,7 +373,7 @@ def test_score_order_short_rows_and_ties(n):
     """Rows of 1 to 65 scores: distinct, all equal (one run of exact ties), and two values."""
     rng = np.random.default_rng(n)
     for scores in (rng.random(n), np.full(n, 0.5), rng.integers(0, 2, n) / 2):
-        got = np.asarray(jax.jit(js._score_order)(scores.astype(F32)))
+        got = np.asarray(jax.jit(score_order)(scores.astype(F32)))
         assert np.array_equal(got, visiting_order(scores.astype(F32)))
 
 
@@ -418,7 +435,12 @@ def test_batch_equals_per_image_and_padding_is_ignored():
         slots = np.sort(rng.choice(g_max, len(lab), replace=False))
         padded[b, slots] = lab
         free = np.setdiff1d(np.arange(g_max), slots)
-        padded[b, free, 1:] = [np.nan, 5, -3, 0]  # garbage in padding rows is never read
+        padded[b, free, 1:] = [
+            np.nan,
+            5,
+            -3,
+            0,
+        ]  # garbage in padding rows is never read
         padded[b, free[:1], 0] = -7
     batch = jaximpl.multibox_target(anchors, padded)
     batch_jit = jax.jit(jaximpl.multibox_target)(anchors, padded)
@@ -456,7 +478,12 @@ def test_no_retrace_on_new_values():
         jax.block_until_ready(jt(anchors, labels))
     assert traces["n"] == 1
     # The eager entry points reuse their jitted cores.
-    cores = (*js._nms_jit, *js._detection_jit, jm._target_jit, jm._assign_jit)
+    pairs = (js._nms_jit, js._detection_jit)
+    cores = (
+        *[j for p in pairs for j in (p.with_options, p.plain)],
+        jm._target_jit,
+        jm._assign_jit,
+    )
     for _ in range(2):  # warm up
         boxes, scores = random_boxes(rng, 30), rng.random(30).astype(F32)
         jaximpl.nms(boxes, scores, 0.5)
@@ -486,14 +513,26 @@ def test_entry_points_compile_with_the_cpu_options_at_top_level_only():
     probs = rng.random((1, 3, 23)).astype(F32)
     offs = np.zeros((1, 92), F32)
     calls = [
-        (js._nms_jit, lambda: jaximpl.nms_padded(boxes, scores, 0.5, 4)),
-        (js._keep_mask_jit, lambda: jaximpl.nms_keep_mask(boxes, scores, 0.5)),
-        (js._detection_jit, lambda: jaximpl.multibox_detection(probs, offs, boxes[None])),
+        (
+            (js._nms_jit.with_options, js._nms_jit.plain),
+            lambda: jaximpl.nms_padded(boxes, scores, 0.5, 4),
+        ),
+        (
+            (js._keep_mask_jit.with_options, js._keep_mask_jit.plain),
+            lambda: jaximpl.nms_keep_mask(boxes, scores, 0.5),
+        ),
+        (
+            (js._detection_jit.with_options, js._detection_jit.plain),
+            lambda: jaximpl.multibox_detection(probs, offs, boxes[None]),
+        ),
     ]
     for (with_options, plain), call in calls:
         before = with_options._cache_size(), plain._cache_size()
         jax.block_until_ready(call())
-        assert (with_options._cache_size(), plain._cache_size()) == (before[0] + 1, before[1])
+        assert (with_options._cache_size(), plain._cache_size()) == (
+            before[0] + 1,
+            before[1],
+        )
         jax.block_until_ready(jax.jit(call)())  # traces the plain one: no error
         assert with_options._cache_size() == before[0] + 1
 
@@ -591,48 +630,153 @@ GOOD = np.asarray([[0, 0, 1, 1], [0.5, 0.5, 2, 2]], F32)
         (lambda: jaximpl.box_iou(GOOD, [[0, 1, 1, 0]]), "boxes2: y2 < y1"),
         (lambda: jaximpl.box_iou("abc", GOOD), "boxes1: cannot be read"),
         (lambda: jaximpl.box_corner_to_center([[1, 0, 0, 1]]), "boxes: x2 < x1"),
-        (lambda: jaximpl.box_center_to_corner([[0, 0, -1, 1]]), "boxes: negative width"),
-        (lambda: jaximpl.box_center_to_corner([[0, 0, 1, -1]]), "boxes: negative height"),
-        (lambda: jaximpl.box_center_to_corner([[0, 0, np.nan, 1]]), "boxes: non-finite"),
-        (lambda: jaximpl.multibox_prior(np.zeros(3), [0.5], [1]), "data: needs at least 2"),
-        (lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [0.5, 0], [1]), "sizes: must be pos"),
-        (lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [0.5], [-1]), "ratios: must be pos"),
-        (lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [], [1]), "sizes: must not be empty"),
-        (lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [[0.5]], [1]), "sizes: expected a 1-D"),
-        (lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [0.5], [np.nan]), "ratios: non-finite"),
-        (lambda: jaximpl.assign_anchor_to_bbox(GOOD, GOOD, iou_threshold=1.5), "iou_threshold"),
-        (lambda: jaximpl.assign_anchor_to_bbox(GOOD, GOOD, iou_threshold=-0.1), "iou_threshold"),
-        (lambda: jaximpl.assign_anchor_to_bbox(GOOD, GOOD, iou_threshold=np.nan), "iou_thresh"),
-        (lambda: jaximpl.assign_anchor_to_bbox([[1, 0, 0, 1]], GOOD), "ground_truth: x2 < x1"),
-        (lambda: jaximpl.assign_anchor_to_bbox(GOOD, [[0, 0, 1]]), "anchors: last dimension"),
-        (lambda: jaximpl.offset_boxes(GOOD, GOOD[:1]), "assigned_bb: length 1 does not match"),
+        (
+            lambda: jaximpl.box_center_to_corner([[0, 0, -1, 1]]),
+            "boxes: negative width",
+        ),
+        (
+            lambda: jaximpl.box_center_to_corner([[0, 0, 1, -1]]),
+            "boxes: negative height",
+        ),
+        (
+            lambda: jaximpl.box_center_to_corner([[0, 0, np.nan, 1]]),
+            "boxes: non-finite",
+        ),
+        (
+            lambda: jaximpl.multibox_prior(np.zeros(3), [0.5], [1]),
+            "data: needs at least 2",
+        ),
+        (
+            lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [0.5, 0], [1]),
+            "sizes: must be pos",
+        ),
+        (
+            lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [0.5], [-1]),
+            "ratios: must be pos",
+        ),
+        (
+            lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [], [1]),
+            "sizes: must not be empty",
+        ),
+        (
+            lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [[0.5]], [1]),
+            "sizes: expected a 1-D",
+        ),
+        (
+            lambda: jaximpl.multibox_prior(np.zeros((2, 2)), [0.5], [np.nan]),
+            "ratios: non-finite",
+        ),
+        (
+            lambda: jaximpl.assign_anchor_to_bbox(GOOD, GOOD, iou_threshold=1.5),
+            "iou_threshold",
+        ),
+        (
+            lambda: jaximpl.assign_anchor_to_bbox(GOOD, GOOD, iou_threshold=-0.1),
+            "iou_threshold",
+        ),
+        (
+            lambda: jaximpl.assign_anchor_to_bbox(GOOD, GOOD, iou_threshold=np.nan),
+            "iou_thresh",
+        ),
+        (
+            lambda: jaximpl.assign_anchor_to_bbox([[1, 0, 0, 1]], GOOD),
+            "ground_truth: x2 < x1",
+        ),
+        (
+            lambda: jaximpl.assign_anchor_to_bbox(GOOD, [[0, 0, 1]]),
+            "anchors: last dimension",
+        ),
+        (
+            lambda: jaximpl.offset_boxes(GOOD, GOOD[:1]),
+            "assigned_bb: length 1 does not match",
+        ),
         (lambda: jaximpl.offset_boxes([[0, 0, 0, 1]], GOOD[:1]), "anchors: zero width"),
-        (lambda: jaximpl.offset_boxes([[0, 0, 1, 0]], GOOD[:1]), "anchors: zero height"),
+        (
+            lambda: jaximpl.offset_boxes([[0, 0, 1, 0]], GOOD[:1]),
+            "anchors: zero height",
+        ),
         (lambda: jaximpl.offset_boxes(GOOD, GOOD, eps=-1), "eps: must be a finite"),
-        (lambda: jaximpl.offset_inverse(GOOD, [[0, 0, np.nan, 0]] * 2), "offset_preds: non-fin"),
-        (lambda: jaximpl.offset_inverse(GOOD, [[0, 0, 1e4, 0]] * 2), "offset_preds: too large"),
-        (lambda: jaximpl.offset_inverse(GOOD, [[0, 0, 0, 0]]), "offset_preds: length 1"),
+        (
+            lambda: jaximpl.offset_inverse(GOOD, [[0, 0, np.nan, 0]] * 2),
+            "offset_preds: non-fin",
+        ),
+        (
+            lambda: jaximpl.offset_inverse(GOOD, [[0, 0, 1e4, 0]] * 2),
+            "offset_preds: too large",
+        ),
+        (
+            lambda: jaximpl.offset_inverse(GOOD, [[0, 0, 0, 0]]),
+            "offset_preds: length 1",
+        ),
         (lambda: jaximpl.nms(GOOD, [0.5], 0.5), "scores: length 1 does not match"),
         (lambda: jaximpl.nms(GOOD, [0.5, np.nan], 0.5), "scores: non-finite"),
         (lambda: jaximpl.nms(GOOD, [[0.5, 0.1]], 0.5), "scores: expected 1 dimensions"),
         (lambda: jaximpl.nms(GOOD, [0.5, 0.1], 2), "iou_threshold: must be in"),
-        (lambda: jaximpl.nms(GOOD, [0.5, 0.1], "0.5"), "iou_threshold: must be a number"),
-        (lambda: jaximpl.nms(GOOD, [0.5, 0.1], True), "iou_threshold: must be a number"),
+        (
+            lambda: jaximpl.nms(GOOD, [0.5, 0.1], "0.5"),
+            "iou_threshold: must be a number",
+        ),
+        (
+            lambda: jaximpl.nms(GOOD, [0.5, 0.1], True),
+            "iou_threshold: must be a number",
+        ),
         (lambda: jaximpl.nms([[0, 0, 1, np.nan]], [0.5], 0.5), "boxes: non-finite"),
-        (lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], 0.5, -1), "max_output_size: must be a"),
-        (lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], 0.5, 2.5), "max_output_size: must be a"),
-        (lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], 0.5, True), "max_output_size: must be"),
-        (lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], -0.5, 2), "iou_threshold: must be in"),
-        (lambda: jaximpl.nms_keep_mask(GOOD, [0.5, 0.1], 1.01), "iou_threshold: must be in"),
-        (lambda: jaximpl.multibox_target(GOOD, np.zeros((1, 1, 5))), "anchors: expected 3 dim"),
-        (lambda: jaximpl.multibox_target(np.stack([GOOD, GOOD]), np.zeros((1, 1, 5))), "(1, A, 4)"),
-        (lambda: jaximpl.multibox_target(GOOD[None], np.zeros((1, 5))), "labels: expected 3"),
-        (lambda: jaximpl.multibox_target(GOOD[None], np.zeros((1, 1, 4))), "labels: last dim"),
-        (lambda: jaximpl.multibox_target(GOOD[None], [[[0.5, 0, 0, 1, 1]]]), "whole number"),
-        (lambda: jaximpl.multibox_target(GOOD[None], [[[np.nan, 0, 0, 1, 1]]]), "labels: non-f"),
-        (lambda: jaximpl.multibox_target(GOOD[None], [[[1, 1, 0, 0, 1]]]), "labels: x2 < x1"),
-        (lambda: jaximpl.multibox_target([[[0, 0, 0, 1]]], [[[1, 0, 0, 1, 1]]]), "zero width"),
-        (lambda: jaximpl.multibox_target([[[0, 0, 1, np.inf]]], [[[1, 0, 0, 1, 1]]]), "anchors"),
+        (
+            lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], 0.5, -1),
+            "max_output_size: must be a",
+        ),
+        (
+            lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], 0.5, 2.5),
+            "max_output_size: must be a",
+        ),
+        (
+            lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], 0.5, True),
+            "max_output_size: must be",
+        ),
+        (
+            lambda: jaximpl.nms_padded(GOOD, [0.5, 0.1], -0.5, 2),
+            "iou_threshold: must be in",
+        ),
+        (
+            lambda: jaximpl.nms_keep_mask(GOOD, [0.5, 0.1], 1.01),
+            "iou_threshold: must be in",
+        ),
+        (
+            lambda: jaximpl.multibox_target(GOOD, np.zeros((1, 1, 5))),
+            "anchors: expected 3 dim",
+        ),
+        (
+            lambda: jaximpl.multibox_target(np.stack([GOOD, GOOD]), np.zeros((1, 1, 5))),
+            "(1, A, 4)",
+        ),
+        (
+            lambda: jaximpl.multibox_target(GOOD[None], np.zeros((1, 5))),
+            "labels: expected 3",
+        ),
+        (
+            lambda: jaximpl.multibox_target(GOOD[None], np.zeros((1, 1, 4))),
+            "labels: last dim",
+        ),
+        (
+            lambda: jaximpl.multibox_target(GOOD[None], [[[0.5, 0, 0, 1, 1]]]),
+            "whole number",
+        ),
+        (
+            lambda: jaximpl.multibox_target(GOOD[None], [[[np.nan, 0, 0, 1, 1]]]),
+            "labels: non-f",
+        ),
+        (
+            lambda: jaximpl.multibox_target(GOOD[None], [[[1, 1, 0, 0, 1]]]),
+            "labels: x2 < x1",
+        ),
+        (
+            lambda: jaximpl.multibox_target([[[0, 0, 0, 1]]], [[[1, 0, 0, 1, 1]]]),
+            "zero width",
+        ),
+        (
+            lambda: jaximpl.multibox_target([[[0, 0, 1, np.inf]]], [[[1, 0, 0, 1, 1]]]),
+            "anchors",
+        ),
     ],
 )
 def test_value_errors(call, match):
