@@ -120,7 +120,8 @@ def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
             "use nms_padded(..., max_output_size=N) or nms_keep_mask inside jit/vmap"
         )
     idx, count = _nms_jit(b, s, t, max_output_size=b.shape[0])
-    return idx[: int(count)]
+    # Trimmed on the host: a slice on the device would compile once per kept count.
+    return jax.device_put(jax.device_get(idx)[: int(count)], idx.sharding)
 
 
 def nms_padded_jit(
