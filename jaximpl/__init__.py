@@ -14,7 +14,10 @@ Every operation of the contract under its d2l name, returning JAX arrays
 The public functions validate concrete arguments (``ValueError`` naming the
 argument) and skip value checks on tracers, so ``jax.jit(f)`` works on all of
 them except :func:`nms` (variable length) and, for ``nms_padded``, with
-``max_output_size`` marked static. Each docstring says what the jitted form
+``max_output_size`` marked static. Integer and float arrays are read as
+numbers; bool, complex, object and string arrays, and scalar arguments that
+are bools, complex numbers or strings, are rejected (jitted too: dtypes are
+static). Zero-length axes give empty results. Each docstring says what the jitted form
 returns for invalid input. :func:`nms_padded_jit` is the check-free jitted core.
 
 :data:`COMPILER_OPTIONS` are the XLA options the NMS and detection entry points

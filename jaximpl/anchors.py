@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _validate as v
 
@@ -54,7 +55,7 @@ def multibox_prior(data: Any, sizes: Any, ratios: Any) -> jax.Array:
     non-finite or not positive. Jitted with non-positive sizes/ratios, the
     formula is applied as is (``sqrt`` of a negative ratio gives NaN anchors).
     """
-    shape = jnp.shape(data)
+    shape = np.shape(data)  # tracers, arrays and nested lists
     if len(shape) < 2:
         raise ValueError(f"data: needs at least 2 dimensions (..., H, W), got shape {shape}")
     s = v.positive_list(sizes, "sizes")

@@ -6,7 +6,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from . import _validate as v
 from ._core import decode, encode
@@ -31,14 +30,7 @@ def offset_boxes(anchors: Any, assigned_bb: Any, eps: float = 1e-6) -> jax.Array
     b = v.boxes(assigned_bb, "assigned_bb")
     v.same_length(a, "anchors", b, "assigned_bb")
     v.anchor_extent(a, "anchors")
-    if v.is_concrete(eps):
-        try:
-            e = np.asarray(eps, dtype=np.float64)
-            ok = e.ndim == 0 and bool(np.isfinite(e)) and float(e) >= 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok or isinstance(eps, bool):
-            raise ValueError(f"eps: must be a finite number >= 0, got {eps!r}")
+    v.nonnegative(eps, "eps")
     dtype = jnp.promote_types(a.dtype, b.dtype)
     return _encode_jit(a.astype(dtype), b.astype(dtype), jnp.asarray(eps, dtype))
 

@@ -167,7 +167,7 @@ def _target_core(anchors: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.
     batch, num_gt = labels.shape[:2]
     num_anchors = anchors.shape[0]
     dtype = jnp.promote_types(anchors.dtype, labels.dtype)
-    if num_gt == 0 or num_anchors == 0:
+    if batch == 0 or num_gt == 0 or num_anchors == 0:
         zeros = jnp.zeros((batch, 4 * num_anchors), dtype)
         return zeros, zeros, jnp.zeros((batch, num_anchors), jnp.int32)
     classes = labels[..., 0]
@@ -237,7 +237,8 @@ def multibox_target(anchors: Any, labels: Any) -> tuple[jax.Array, jax.Array, ja
     - ``mask`` ``(B, 4A)`` float32: 1 on the four entries of assigned anchors;
     - ``class_labels`` ``(B, A)`` int32: the assigned row's class + 1, or 0.
 
-    The whole batch is one computation (no Python loop over images).
+    The whole batch is one computation (no Python loop over images). ``B = 0``
+    images, ``G = 0`` rows or ``A = 0`` anchors give empty or all-zero targets.
     Complexity: time O(B A G + B G^2) in the usual case (see
     :func:`assign_anchor_to_bbox`), memory O(B A + B G).
 

@@ -148,8 +148,8 @@ def _detection_core(
     boxes = decode(
         anchors[None].astype(dtype), offset_preds.reshape(batch, num_anchors, 4).astype(dtype)
     )
-    if num_anchors == 0:
-        return jnp.zeros((batch, 0, 6), dtype)
+    if batch == 0 or num_anchors == 0:
+        return jnp.zeros((batch, num_anchors, 6), dtype)
     sorted_boxes, order, tile = prepare(boxes, conf, None)  # sorted over the whole batch
 
     # All images advance together (see nms_sorted): (B, A), (B,).
@@ -207,7 +207,8 @@ def multibox_detection(
     Complexity per image: O(A C) for the class maximum, plus the NMS
     (O(A log A + A K) for ``K`` kept boxes, see :func:`nms_padded`); memory
     O(B A C + B T^2). ``jax.jit(multibox_detection)(cls_probs, offset_preds,
-    anchors)`` works as it stands.
+    anchors)`` works as it stands. ``B = 0`` or ``A = 0`` gives a ``(B, A, 6)``
+    empty result.
 
     Raises ``ValueError`` (when concrete) for wrong shapes, non-finite values,
     invalid anchors, mismatched anchors/offsets, thresholds outside ``[0, 1]``,
