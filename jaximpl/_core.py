@@ -68,23 +68,17 @@ def decode(anchors: jax.Array, offset_preds: jax.Array) -> jax.Array:
     return center_to_corner(jnp.concatenate([pred_xy, pred_wh], axis=-1))
 
 
-def lex_reduce(values: jax.Array, indices: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
-    """Largest value along ``axis`` and the lowest index attaining it, in one reduction.
-
-    The order (value descending, index ascending) is total, so any reduction
-    tree gives the same answer. ``values`` must not contain NaN; all ``-inf``
-    gives ``(-inf, smallest index)``.
-    """
-
-    def pick(a, b):
-        (av, ai), (bv, bi) = a, b
-        take_a = (av > bv) | ((av == bv) & (ai < bi))
-        return jnp.where(take_a, av, bv), jnp.where(take_a, ai, bi)
-
-    init = (jnp.array(-jnp.inf, values.dtype), jnp.array(jnp.iinfo(jnp.int32).max, jnp.int32))
-    return lax.reduce((values, indices), init, pick, (axis,))
-
-
 def max_argmax(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
-    """Largest value along ``axis`` and its first index (int32)."""
-    return lex_reduce(x, lax.broadcasted_iota(jnp.int32, x.shape, axis), axis)
+    """Largest value along ``axis`` and the first index (int32) attaining it.
+
+    Two plain reductions, which XLA:CPU vectorises (a variadic reduction of
+    (value, index) pairs it does not): the maximum, then the smallest index
+    whose value equals it. Both are exact, so any reduction order gives the
+    same answer. ``x`` must not contain NaN; all ``-inf`` gives ``(-inf, 0)``,
+    an empty axis ``(-inf, INT32_MAX)``.
+    """
+    top = jnp.max(x, axis=axis, initial=-jnp.inf)
+    iota = lax.broadcasted_iota(jnp.int32, x.shape, axis)
+    big = jnp.iinfo(jnp.int32).max
+    first = jnp.where(x == jnp.expand_dims(top, axis), iota, big)
+    return top, jnp.min(first, axis=axis, initial=big)

@@ -1,4 +1,4 @@
-"""Matching anchors to ground truth, and the training targets built on it.
+"""Matching anchors to ground truth, and the training targets built on it (CONTRACT.md §2.4, §2.7).
 
 The greedy phase of the assignment never materialises or rewrites the
 ``(A, G)`` IoU matrix. It keeps, per ground truth (column), the largest IoU

@@ -27,7 +27,14 @@ import pytest
 import jaximpl
 import reference
 from jaximpl._compile import COMPILER_OPTIONS, CpuJit
-from jaximpl._order import PACK_RUN, score_order
+from jaximpl._order import (
+    PACK_RUN,
+    SMALL_N,
+    descending_key,
+    order_by_rank,
+    order_packed,
+    score_order,
+)
 from jaximpl._tiled import nms_sorted, prepare
 
 F32 = np.float32
@@ -180,16 +187,21 @@ def near_ties(rng: np.random.Generator, groups: list[int]) -> np.ndarray:
     return out[rng.permutation(len(out))]
 
 
-_score_order_jit = jax.jit(score_order)
+@jax.jit
+def all_orders(scores: jax.Array) -> jax.Array:
+    """``score_order`` and, on the same keys, the packed sort and the rank search (which
+    ``score_order`` takes only for rows longer than ``SMALL_N``): ``(3, R, N)``."""
+    key = descending_key(scores.reshape(-1, scores.shape[-1]))
+    return jnp.stack([score_order(scores), order_packed(key), order_by_rank(key)])
 
 
 @pytest.mark.parametrize("groups", [[1] * 40, [2] * 30, [3, 4] * 12, [5, 6, 7, 8] * 6, [12, 3, 2]])
 @pytest.mark.parametrize("extra", [0, 1])  # even and odd row lengths
 def test_score_order_runs_of_nearly_equal_scores(groups, extra):
-    """``score_order`` (the sort behind every NMS) is the contract's visiting order when
-    many scores differ in the last bits only: runs of up to ``PACK_RUN`` boxes are fixed by
-    the packed sort's passes, longer ones (12) by the rank fallback. Three rows at once;
-    plus NaN, signed zeros and exact ties."""
+    """``score_order`` (the sort behind every NMS), the packed sort and the rank search are
+    the contract's visiting order when many scores differ in the last bits only: runs of up
+    to ``PACK_RUN`` boxes are fixed by the packed sort's passes, longer ones (12) by its
+    fallback to the rank search. Three rows at once; plus NaN, signed zeros, exact ties."""
     assert max(groups) <= PACK_RUN or max(groups) == 12
     rng = np.random.default_rng(sum(groups) + extra)
     rows = [near_ties(rng, groups) for _ in range(3)]
@@ -197,16 +209,19 @@ def test_score_order_runs_of_nearly_equal_scores(groups, extra):
     scores = np.stack([r[:n] for r in rows])
     scores[1, :3] = [np.nan, -0.0, 0.0]
     expected = np.stack([visiting_order(r) for r in scores])
-    assert np.array_equal(np.asarray(_score_order_jit(scores)), expected)
+    for name, got in zip(("score_order", "packed", "rank"), all_orders(scores), strict=True):
+        assert np.array_equal(np.asarray(got), expected), name
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 64, 65])
+@pytest.mark.parametrize("n", [2, 3, 64, 65, SMALL_N + 1])
 def test_score_order_short_rows_and_ties(n):
-    """Rows of 1 to 65 scores: distinct, all equal (one run of exact ties), and two values."""
+    """Rows of 2 to 65 scores, and one just long enough for the packed sort: distinct, all
+    equal (one run of exact ties), and two values."""
     rng = np.random.default_rng(n)
     for scores in (rng.random(n), np.full(n, 0.5), rng.integers(0, 2, n) / 2):
-        got = np.asarray(_score_order_jit(scores.astype(F32)))
-        assert np.array_equal(got, visiting_order(scores.astype(F32)))
+        expected = visiting_order(scores.astype(F32))
+        for got in all_orders(scores.astype(F32)[None]):
+            assert np.array_equal(np.asarray(got)[0], expected)
 
 
 # ------------------------------------------------------------------ large indices
