@@ -14,7 +14,10 @@ Every operation of the contract under its d2l name, returning JAX arrays
 The public functions validate concrete arguments (``ValueError`` naming the
 argument) and skip value checks on tracers, so ``jax.jit(f)`` works on all of
 them except :func:`nms` (variable length) and, for ``nms_padded``, with
-``max_output_size`` marked static. Each docstring says what the jitted form
+``max_output_size`` marked static. Integer and float arrays are read as
+numbers; bool, complex, object and string arrays, and scalar arguments that
+are bools, complex numbers or strings, are rejected (jitted too: dtypes are
+static). Zero-length axes give empty results. Each docstring says what the jitted form
 returns for invalid input. :func:`nms_padded_jit` is the check-free jitted core.
 
 :data:`COMPILER_OPTIONS` are the XLA options the NMS and detection entry points
@@ -22,23 +25,12 @@ compile with on CPU; pass them to your own top-level ``jax.jit`` around those
 (``jax.jit(step, compiler_options=jaximpl.COMPILER_OPTIONS)``) for the same speed.
 """
 
-from .boxes import (
-    box_center_to_corner,
-    box_corner_to_center,
-    box_iou,
-    multibox_prior,
-    offset_boxes,
-    offset_inverse,
-)
+from ._compile import COMPILER_OPTIONS
+from .anchors import multibox_prior
+from .boxes import box_center_to_corner, box_corner_to_center, box_iou
+from .coding import offset_boxes, offset_inverse
 from .matching import assign_anchor_to_bbox, multibox_target
-from .suppression import (
-    COMPILER_OPTIONS,
-    multibox_detection,
-    nms,
-    nms_keep_mask,
-    nms_padded,
-    nms_padded_jit,
-)
+from .nms import multibox_detection, nms, nms_keep_mask, nms_padded, nms_padded_jit
 
 __all__ = [
     "COMPILER_OPTIONS",
