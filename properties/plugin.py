@@ -43,7 +43,25 @@ CONTRACT_FUNCTIONS = (
     "nms",
     "multibox_detection",
 )
-OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask")
+# The detector operations beyond the chapter (CONTRACT.md §3) and their static-shape twins:
+# optional too, an implementation of the chapter need not have them.
+DETECTOR_FUNCTIONS = (
+    "box_convert",
+    "batched_nms",
+    "batched_nms_padded",
+    "BoxCoder",
+    "Matcher",
+    "generalized_box_iou",
+    "distance_box_iou",
+    "complete_box_iou",
+    "generalized_box_iou_loss",
+    "distance_box_iou_loss",
+    "complete_box_iou_loss",
+    "clip_boxes_to_image",
+    "remove_small_boxes",
+    "remove_small_boxes_keep_mask",
+)
+OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask", *DETECTOR_FUNCTIONS)
 
 
 class Implementation:
