@@ -8,6 +8,7 @@ trip, and ``jax.jit``/``jax.vmap`` of ``matcher(q)`` work.
 from __future__ import annotations
 
 import math
+import numbers
 from functools import partial
 from typing import Any
 
@@ -25,7 +26,7 @@ BETWEEN_THRESHOLDS = -2
 def _match(q: jax.Array, high: jax.Array, low: jax.Array, low_quality: bool) -> jax.Array:
     """``(G, A) -> (A,)`` int32 matches (no checks; NaN counts as -inf)."""
     num_gt, num_anchors = q.shape
-    if num_gt == 0:
+    if num_gt == 0 or num_anchors == 0:
         return jnp.full((num_anchors,), BELOW_LOW_THRESHOLD, jnp.int32)
     q = jnp.where(jnp.isnan(q), -jnp.inf, q)
     best = jnp.argmax(q, axis=0).astype(jnp.int32)  # the first maximum: lowest index on ties
@@ -44,7 +45,8 @@ def _match(q: jax.Array, high: jax.Array, low: jax.Array, low_quality: bool) -> 
 
 
 def _threshold(x: Any, name: str) -> float:
-    if isinstance(x, bool) or not v.is_concrete(x):
+    number = numbers.Real | np.ndarray | np.generic | jax.Array
+    if isinstance(x, bool) or not isinstance(x, number) or not v.is_concrete(x):
         raise ValueError(f"{name}: must be a finite number, got {x!r}")
     try:
         arr = np.asarray(x, dtype=np.float64)

@@ -218,7 +218,8 @@ def quality_matrices(
     Either the IoU matrix of a lattice matching problem (related boxes: copies give exact
     ties, touching boxes zeros), or values on a few levels ``k / 8`` in ``[-1, 1]`` (a GIoU
     can be negative) with whole rows or columns copied: ties at a ground truth's maximum in
-    several anchors, and anchors whose own best ground truth is another one.
+    several anchors, and anchors whose own best ground truth is another one; some columns
+    are copies one ulp lower, near ties that only an exact comparison tells apart.
     """
     g = _count(draw, num_gt, sizes(8))
     a = _count(draw, num_anchors, sizes(21))
@@ -230,11 +231,20 @@ def quality_matrices(
     q = np.asarray([[draw(levels) for _ in range(a)] for _ in range(g)], np.float32)
     q = q.reshape(g, a)
     for i in range(1, a):
-        if draw(st.integers(0, 3)) == 0:
+        if draw(st.integers(0, 3)) == 0:  # a tie in every row
             q[:, i] = q[:, draw(st.integers(0, i - 1))]
     for i in range(1, g):
         if draw(st.integers(0, 3)) == 0:
             q[i] = q[draw(st.integers(0, i - 1))]
+    if g and a >= 2 and draw(st.booleans()):
+        # A near tie: a copy, one ulp lower, of the best anchor of the ground truth whose best
+        # is the poorest (where low-quality matches act; detectron2 #3750: a 1e-7 rounding
+        # decides whether an anchor is a tie).
+        poorest = int(np.argmin(q.max(axis=1)))
+        best = int(np.argmax(q[poorest]))
+        near = draw(st.integers(0, a - 1).filter(lambda i: i != best))
+        q[:, near] = -1
+        q[poorest, near] = np.nextafter(q[poorest, best], np.float32(-np.inf))
     return q
 
 
