@@ -13,8 +13,10 @@ A quotient with a zero denominator is 0.
 largest coordinate magnitude of a box (x and y apart): lengths (differences of inputs) carry
 ``u`` relative, products of two ``3u``; ``U = a1 + a2 - I`` is within ``5u (a1 + a2 + I)``;
 the centre offset ``dx`` within ``u (m1 + m2 + |dx|)``, so ``rho2`` within
-``2 |dx| err(dx) + 2 |dy| err(dy) + 2u rho2``; an angle within ``3u``, ``v`` within
-``12 K |dtheta| u + 2u v``. Then ``err(I / D) <= (I / D) (5u + err(U) / D)``;
+``2 |dx| err(dx) + 2 |dy| err(dy) + 2u rho2``; ``dtheta = theta2 - theta1`` within ``8u``
+(two ``atan2`` of arguments within ``u`` relative, or one ``atan2`` of the difference vector
+``(h1 w2 - w1 h2, h1 h2 + w1 w2)``, each component within ``3u`` of its length ``r1 r2``),
+so ``v`` within ``16 K |dtheta| u + 2u v``. Then ``err(I / D) <= (I / D) (5u + err(U) / D)``;
 ``err((C - U) / (C + e)) <= (3u C + err(U) + u (C + U)) / (C + e) + 4u |P|``;
 ``err(rho2 / (c2 + e)) <= err(rho2) / (c2 + e) + 6u R``; ``err(alpha v) <= 2 alpha err(v) +
 alpha**2 err(den)`` with ``err(den) <= 3u + err(iou) + err(v)``; the final sum
@@ -29,7 +31,7 @@ their differences. The gradient is a sum over leaves of ``dL/dleaf * dleaf/dx``;
 differentiation of the forward formula computes each adjoint as a sum of terms whose
 absolute values add up to the *magnitudes* of :func:`adjoint_magnitudes` (e.g. ``dL/dC =
 1 / (C + e) - (C - U) / (C + e)**2`` for GIoU), every factor within ``40u`` relative except the
-centre offsets (absolute ``u (m1 + m2 + |dx|)``), ``rho2`` (above), ``dtheta`` (``6u``) and
+centre offsets (absolute ``u (m1 + m2 + |dx|)``), ``rho2`` (above), ``dtheta`` (``8u``) and
 ``alpha`` (``err(alpha) <= min(1, alpha err(den) / den + err(v) / den)``). So
 ``|got - exact| <= 64u sum_leaf |adj|_mag |dleaf|`` plus the absolute terms
 (:func:`gradient_bound`). In float64 (``jax.enable_x64``) the same bound with ``u = 2**-53``
@@ -83,7 +85,7 @@ def _errors(b1: np.ndarray, b2: np.ndarray, p: dict, u: float, eps: float) -> di
     e["union"] = 5 * u * (p["area1"] + p["area2"] + p["inter"])
     e["rho2"] = 2 * np.abs(p["dx"]) * e["dx"] + 2 * np.abs(p["dy"]) * e["dy"] + 2 * u * p["rho2"]
     dtheta = p["theta2"] - p["theta1"]
-    e["dtheta"] = 6 * u + 0 * dtheta
+    e["dtheta"] = 8 * u + 0 * dtheta
     v = K_V * dtheta**2
     e["v"] = 2 * K_V * np.abs(dtheta) * e["dtheta"] + 2 * u * v
     d = p["union"] + eps
