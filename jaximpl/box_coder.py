@@ -7,6 +7,7 @@ compile again. Both jit and vmap (their arguments are ``(N, 4)`` arrays).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -64,6 +65,18 @@ def _zero_extent(b: jax.Array, name: str, why: str) -> None:
             raise ValueError(f"{name}: zero {what} in row {i} ({why})")
 
 
+def _encode_args(reference_boxes: Any, proposals: Any, zero_size_ok: bool):
+    """``encode``'s checks: valid boxes of one length, proposals of positive size (the code
+    divides by them), boxes to code of positive size unless ``eps > 0`` (``log(0)``)."""
+    p = v.boxes(proposals, "proposals")
+    g = v.boxes(reference_boxes, "reference_boxes")
+    v.same_length(p, "proposals", g, "reference_boxes")
+    _zero_extent(p, "proposals", "the code divides by it")
+    if not zero_size_ok:
+        _zero_extent(g, "reference_boxes", "log(0) = -inf; give the coder an eps > 0")
+    return g, p
+
+
 def _host_number(x: Any, name: str, what: str) -> float:
     if isinstance(x, bool) or not v.is_concrete(x):
         raise ValueError(f"{name}: must be {what}, got {x!r}")
@@ -76,6 +89,7 @@ def _host_number(x: Any, name: str, what: str) -> float:
     return float(arr)
 
 
+@dataclasses.dataclass(frozen=True)
 class BoxCoder:
     """Codes boxes relative to proposals: ``BoxCoder(weights, bbox_xform_clip, eps)``.
 
@@ -83,35 +97,31 @@ class BoxCoder:
     largest log size ratio ``decode`` lets through (``log(1000 / 16)``; ``inf`` for none);
     ``eps >= 0`` added to the size ratio before the log in ``encode`` (0: torchvision's
     coder; the chapter's ``offset_boxes`` is ``BoxCoder((10, 10, 5, 5), eps=1e-6)``). The
-    parameters are Python numbers, checked here.
+    parameters are Python numbers, checked here; frozen and hashable (a static argument of
+    ``jax.jit`` if you like), but the cores take them as arrays: a new coder does not
+    compile again.
     """
 
-    def __init__(
-        self,
-        weights: tuple[float, float, float, float],
-        bbox_xform_clip: float = DEFAULT_CLIP,
-        eps: float = 0.0,
-    ) -> None:
+    weights: tuple[float, float, float, float]
+    bbox_xform_clip: float = DEFAULT_CLIP
+    eps: float = 0.0
+
+    def __post_init__(self) -> None:
         try:
-            w = np.asarray(weights, dtype=np.float64)
+            w = np.asarray(self.weights, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"weights: must be 4 positive numbers, got {weights!r}") from None
-        if w.shape != (4,):
-            raise ValueError(f"weights: expected 4 numbers (wx, wy, ww, wh), got shape {w.shape}")
-        if not (np.isfinite(w).all() and (w > 0).all()):
-            raise ValueError(f"weights: must be 4 finite positive numbers, got {w.tolist()}")
-        clip = _host_number(bbox_xform_clip, "bbox_xform_clip", "a number (inf for none)")
+            raise ValueError(f"weights: must be 4 positive numbers, got {self.weights!r}") from None
+        if w.shape != (4,) or not (np.isfinite(w).all() and (w > 0).all()):
+            raise ValueError(f"weights: must be 4 finite positive numbers, got {self.weights!r}")
+        clip = _host_number(self.bbox_xform_clip, "bbox_xform_clip", "a number (inf for none)")
         if math.isnan(clip):
             raise ValueError(f"bbox_xform_clip: must be a number (inf for none), got {clip}")
-        e = _host_number(eps, "eps", "a finite number >= 0")
+        e = _host_number(self.eps, "eps", "a finite number >= 0")
         if not (math.isfinite(e) and e >= 0):
-            raise ValueError(f"eps: must be a finite number >= 0, got {eps!r}")
-        self.weights = tuple(float(x) for x in w)
-        self.bbox_xform_clip = clip
-        self.eps = e
-
-    def __repr__(self) -> str:
-        return f"BoxCoder({self.weights}, bbox_xform_clip={self.bbox_xform_clip}, eps={self.eps})"
+            raise ValueError(f"eps: must be a finite number >= 0, got {self.eps!r}")
+        object.__setattr__(self, "weights", tuple(float(x) for x in w))
+        object.__setattr__(self, "bbox_xform_clip", clip)
+        object.__setattr__(self, "eps", e)
 
     def encode(self, reference_boxes: Any, proposals: Any) -> jax.Array:
         """Codes of ``reference_boxes`` (the boxes to code) relative to ``proposals`` (the
@@ -123,12 +133,7 @@ class BoxCoder:
         ``eps = 0``. Jitted, the formula is applied as is: a zero-size box with ``eps = 0``
         codes as ``-inf`` (torchvision's value), a zero-size proposal gives inf/NaN.
         """
-        g = v.boxes(reference_boxes, "reference_boxes")
-        p = v.boxes(proposals, "proposals")
-        v.same_length(p, "proposals", g, "reference_boxes")
-        _zero_extent(p, "proposals", "the code divides by it")
-        if self.eps == 0:
-            _zero_extent(g, "reference_boxes", "log(0) = -inf; give the coder an eps > 0")
+        g, p = _encode_args(reference_boxes, proposals, zero_size_ok=self.eps > 0)
         dtype = jnp.promote_types(g.dtype, p.dtype)
         weights = jnp.asarray(self.weights, dtype)
         return _encode(g.astype(dtype), p.astype(dtype), weights, jnp.asarray(self.eps, dtype))

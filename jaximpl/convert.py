@@ -64,13 +64,12 @@ def _check_values(b: jax.Array, fmt: str) -> None:
         v.check_corner_boxes(rows if fmt == "xyxy" else rows[..., jnp.array([1, 0, 3, 2])], "boxes")
         return
     v.check_finite(rows, "boxes", "coordinates")
-    size = np.asarray(rows[..., 2:])
-    for col, what in ((0, "width"), (1, "height")):
-        bad = size[..., col] < 0
-        if bad.any():
-            row = tuple(int(i) for i in np.argwhere(bad)[0])
-            where = row if len(row) > 1 else row[0]
-            raise ValueError(f"boxes: negative {what} in row {where} ({size[row][col]})")
+    negative = np.asarray(rows[..., 2:] < 0)  # (..., 2): width, height
+    if negative.any():
+        *row, col = (int(i) for i in np.argwhere(negative)[0])
+        value = np.asarray(rows)[(*row, col + 2)]
+        where = tuple(row) if len(row) > 1 else row[0]
+        raise ValueError(f"boxes: negative {('width', 'height')[col]} in row {where} ({value})")
 
 
 def box_convert(boxes: Any, in_fmt: str, out_fmt: str) -> jax.Array:

@@ -7,10 +7,11 @@ trip, and ``jax.jit``/``jax.vmap`` of ``matcher(q)`` work.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -66,6 +67,7 @@ def _round_up(t: float, dtype) -> jax.Array:
     return jnp.asarray(t_d, dtype)
 
 
+@dataclasses.dataclass(frozen=True)
 class Matcher:
     """``Matcher(high_threshold, low_threshold, allow_low_quality_matches=False)``.
 
@@ -74,32 +76,30 @@ class Matcher:
     matches: the best ground truth (lowest index on ties) when its quality is
     ``>= high_threshold``, -2 between the thresholds, -1 below ``low_threshold``; with
     ``allow_low_quality_matches``, every anchor whose quality equals (exactly) some ground
-    truth's best takes its own best ground truth. ``G = 0`` gives all -1.
+    truth's best takes its own best ground truth. ``G = 0`` gives all -1. Frozen and
+    hashable, so a matcher can be a static argument of ``jax.jit``.
     """
 
-    BELOW_LOW_THRESHOLD = BELOW_LOW_THRESHOLD
-    BETWEEN_THRESHOLDS = BETWEEN_THRESHOLDS
+    high_threshold: float
+    low_threshold: float
+    allow_low_quality_matches: bool = False
 
-    def __init__(
-        self, high_threshold: float, low_threshold: float, allow_low_quality_matches: bool = False
-    ) -> None:
-        high = _threshold(high_threshold, "high_threshold")
-        low = _threshold(low_threshold, "low_threshold")
-        if low > high:
-            raise ValueError(f"low_threshold: must be <= high_threshold ({high}), got {low}")
-        if not isinstance(allow_low_quality_matches, bool | np.bool_):
+    BELOW_LOW_THRESHOLD: ClassVar[int] = BELOW_LOW_THRESHOLD
+    BETWEEN_THRESHOLDS: ClassVar[int] = BETWEEN_THRESHOLDS
+
+    def __post_init__(self) -> None:
+        checked = {k: _threshold(getattr(self, k), k) for k in ("high_threshold", "low_threshold")}
+        if checked["low_threshold"] > checked["high_threshold"]:
             raise ValueError(
-                f"allow_low_quality_matches: must be a bool, got {allow_low_quality_matches!r}"
+                f"low_threshold: must be <= high_threshold ({checked['high_threshold']}), "
+                f"got {checked['low_threshold']}"
             )
-        self.high_threshold = high
-        self.low_threshold = low
-        self.allow_low_quality_matches = bool(allow_low_quality_matches)
-
-    def __repr__(self) -> str:
-        return (
-            f"Matcher({self.high_threshold}, {self.low_threshold}, "
-            f"allow_low_quality_matches={self.allow_low_quality_matches})"
-        )
+        flag = self.allow_low_quality_matches
+        if not isinstance(flag, bool | np.bool_):
+            raise ValueError(f"allow_low_quality_matches: must be a bool, got {flag!r}")
+        checked["allow_low_quality_matches"] = bool(flag)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
 
     def __call__(self, match_quality_matrix: Any) -> jax.Array:
         """``(G, A)`` qualities, ground truths by rows -> ``(A,)`` int32 matches.

@@ -43,8 +43,9 @@ FORMATS = ("xyxy", "xywh", "cxcywh", "yxyx")
 
 
 def _count(draw, n, default) -> int:
-    n = default if n is None else n
-    return draw(n) if isinstance(n, st.SearchStrategy) else n
+    """``n`` itself, or drawn from it when it is a strategy (``default`` when None)."""
+    fixed = isinstance(n, int)
+    return n if fixed else draw(default if n is None else n)
 
 
 def _related_boxes(n: int, lattice: bool, degenerate: bool = True) -> st.SearchStrategy:

@@ -74,6 +74,12 @@ def merge_by_score(kept: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return kept[np.argsort(rank[kept], kind="stable")]
 
 
+def pair_of_classes(b, idxs) -> BatchedNmsProblem:
+    """Two lattice boxes with scores 0.5 and 0.25 at threshold 0.5."""
+    return BatchedNmsProblem(np.array(b, F32), np.array([0.5, 0.25], F32), np.array(idxs),
+                             0.5, True)  # fmt: skip
+
+
 def either_lattice():
     return st.one_of(batched_nms_problems(lattice=True), batched_nms_problems(lattice=False))
 
@@ -134,24 +140,10 @@ def translations() -> st.SearchStrategy[tuple[float, float]]:
 
 @given(p=batched_nms_problems(lattice=True), shift=translations())
 @example(  # every coordinate below 0, the largest at -1: max + 1 = 0, no offset at all
-    p=BatchedNmsProblem(
-        np.array([[0, 0, 1, 1], [0, 0, 1, 1]], F32),
-        np.array([0.5, 0.25], F32),
-        np.array([0, 1]),
-        0.5,
-        True,
-    ),  # fmt: skip
-    shift=(-2.0, -2.0),
+    p=pair_of_classes([[0, 0, 1, 1], [0, 0, 1, 1]], [0, 1]), shift=(-2.0, -2.0)
 )
 @example(  # large offsets: float32 coordinates of 2**16 + k / 64
-    p=BatchedNmsProblem(
-        np.array([[0, 0, 1, 1], [0.015625, 0, 1.015625, 1]], F32),
-        np.array([0.5, 0.25], F32),
-        np.array([0, 2]),
-        0.5,
-        True,
-    ),  # fmt: skip
-    shift=(65536.0, 0.0),
+    p=pair_of_classes([[0, 0, 1, 1], [0.015625, 0, 1.015625, 1]], [0, 2]), shift=(65536.0, 0.0)
 )
 def test_batched_nms_is_translation_invariant(impl, p, shift):
     """Translating every box by the same lattice vector (up to ``2**16`` away, into negative
@@ -256,16 +248,7 @@ def test_batched_nms_of_no_boxes_is_empty(impl):
 
 
 def padded_call(impl, pb) -> Call:
-    return Call(
-        impl,
-        "batched_nms_padded",
-        boxes=pb.boxes,
-        scores=pb.scores,
-        idxs=pb.idxs,
-        iou_threshold=pb.iou_threshold,
-        max_output_size=pb.max_output_size,
-        score_threshold=pb.score_threshold,
-    )
+    return Call(impl, "batched_nms_padded", **pb._asdict())  # the fields are the arguments
 
 
 def expected_padded(pb) -> tuple[np.ndarray, np.ndarray]:

@@ -64,16 +64,13 @@ def _u(dtype) -> float:
 
 
 def _center(b: np.ndarray) -> np.ndarray:
-    b = b.astype(np.float64)
-    return np.stack(
-        [(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1
-    )
+    """``(N, 4)`` center form, float64 (exact for float32 input)."""
+    return reference.box_convert(np.asarray(b, np.float64), "xyxy", "cxcywh").reshape(-1, 4)
 
 
 def _magnitude(b: np.ndarray) -> np.ndarray:
     """``(N, 2)``: the largest magnitude of each box's x and of its y coordinates."""
-    b = np.abs(b.astype(np.float64))
-    return np.stack([np.maximum(b[:, 0], b[:, 2]), np.maximum(b[:, 1], b[:, 3])], 1)
+    return np.abs(np.asarray(b, np.float64)).reshape(-1, 2, 2).max(axis=1)
 
 
 def encode_bound(w, g, p, codes, u) -> np.ndarray:

@@ -8,7 +8,7 @@ PITFALLS.md "Beyond the chapter").
 
 from __future__ import annotations
 
-import operator
+import numbers
 
 import numpy as np
 
@@ -69,15 +69,9 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float) -> np.ndarray:
 
 
 def _output_size(n) -> int:
-    if isinstance(n, bool | np.bool_):
-        raise ValueError(f"max_output_size: must be a non-negative int, got {n!r}")
-    try:
-        value = operator.index(n)
-    except TypeError:
-        raise ValueError(f"max_output_size: must be a non-negative int, got {n!r}") from None
-    if value < 0:
-        raise ValueError(f"max_output_size: must be a non-negative int, got {value}")
-    return value
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool | np.bool_) and n >= 0:
+        return int(n)
+    raise ValueError(f"max_output_size: must be a non-negative int, got {n!r}")
 
 
 def batched_nms_padded(
