@@ -30,21 +30,8 @@ from .profiles import default_profile, register_profiles
 register_profiles()
 
 
-# The functions of the contract, and the optional static-shape forms the suite tests when present.
-CONTRACT_FUNCTIONS = (
-    "box_corner_to_center",
-    "box_center_to_corner",
-    "multibox_prior",
-    "box_iou",
-    "assign_anchor_to_bbox",
-    "offset_boxes",
-    "offset_inverse",
-    "multibox_target",
-    "nms",
-    "multibox_detection",
-)
-# The detector operations beyond the chapter (CONTRACT.md §3) and their static-shape twins:
-# optional too, an implementation of the chapter need not have them.
+# The detector operations beyond the chapter (CONTRACT.md §3), their static-shape twins, and the
+# losses' gradients as functions (the reference has them; a JAX implementation gives jax.grad).
 DETECTOR_FUNCTIONS = (
     "box_convert",
     "batched_nms",
@@ -57,11 +44,30 @@ DETECTOR_FUNCTIONS = (
     "generalized_box_iou_loss",
     "distance_box_iou_loss",
     "complete_box_iou_loss",
+    "generalized_box_iou_loss_grad",
+    "distance_box_iou_loss_grad",
+    "complete_box_iou_loss_grad",
     "clip_boxes_to_image",
     "remove_small_boxes",
     "remove_small_boxes_keep_mask",
 )
-OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask", *DETECTOR_FUNCTIONS)
+# The functions of the contract (the chapter's, §2, then §3's: an implementation of the chapter
+# need not have those; a test of a function the implementation lacks skips), and the optional
+# static-shape forms the suite tests when present.
+CONTRACT_FUNCTIONS = (
+    "box_corner_to_center",
+    "box_center_to_corner",
+    "multibox_prior",
+    "box_iou",
+    "assign_anchor_to_bbox",
+    "offset_boxes",
+    "offset_inverse",
+    "multibox_target",
+    "nms",
+    "multibox_detection",
+    *DETECTOR_FUNCTIONS,
+)
+OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask")
 
 
 class Implementation:
