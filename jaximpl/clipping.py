@@ -90,4 +90,6 @@ def remove_small_boxes(boxes: Any, min_size: Any) -> jax.Array:
             "remove_small_boxes returns a variable number of indices and cannot be traced; "
             "use remove_small_boxes_keep_mask inside jit/vmap"
         )
-    return jnp.flatnonzero(mask).astype(jnp.int32)
+    # The length depends on the values: found on the host (jnp.flatnonzero would compile
+    # once per length).
+    return jnp.asarray(np.flatnonzero(np.asarray(mask)), dtype=jnp.int32)

@@ -1,7 +1,7 @@
 """``box_convert`` between ``xyxy``, ``xywh``, ``cxcywh`` and ``yxyx`` (CONTRACT.md §3.1).
 
 Every conversion goes through corners (``in_fmt -> xyxy -> out_fmt``), with the
-contract's formulas, as one fused jitted expression per pair of formats.
+contract's formulas, in one jitted function of the shape (the formats are switch indices).
 """
 
 from __future__ import annotations
@@ -42,11 +42,12 @@ def from_xyxy(b: jax.Array, fmt: str) -> jax.Array:
     return jnp.stack(out, axis=-1)
 
 
-@partial(jax.jit, static_argnums=(1, 2))
-def _convert(b: jax.Array, in_fmt: str, out_fmt: str) -> jax.Array:
-    if in_fmt == out_fmt:
-        return b
-    return from_xyxy(to_xyxy(b, in_fmt), out_fmt)
+@jax.jit
+def _convert(b: jax.Array, in_index: jax.Array, out_index: jax.Array) -> jax.Array:
+    """``in_fmt -> xyxy -> out_fmt``, the formats by their index in :data:`FORMATS`: one
+    compile per shape for all sixteen pairs (``lax.switch`` runs one branch of each)."""
+    corners = jax.lax.switch(in_index, [partial(to_xyxy, fmt=f) for f in FORMATS], b)
+    return jax.lax.switch(out_index, [partial(from_xyxy, fmt=f) for f in FORMATS], corners)
 
 
 def _check_format(fmt: Any, name: str) -> str:
@@ -55,21 +56,31 @@ def _check_format(fmt: Any, name: str) -> str:
     return fmt
 
 
+@jax.jit
+def _valid(b: jax.Array, index: jax.Array) -> jax.Array:
+    """One boolean: every value finite, and corners ordered (``xyxy``, ``yxyx``) or sizes
+    ``>= 0`` (``xywh``, ``cxcywh``) in the format ``FORMATS[index]``."""
+    lo = jnp.where(index == 3, b[..., jnp.array([1, 0])], b[..., :2])
+    hi = jnp.where(index == 3, b[..., jnp.array([3, 2])], b[..., 2:])
+    ordered = jnp.where((index == 0) | (index == 3), hi >= lo, hi >= 0)
+    return jnp.all(jnp.isfinite(b)) & jnp.all(ordered)
+
+
 def _check_values(b: jax.Array, fmt: str) -> None:
-    """Finite, and valid in ``fmt`` (concrete input only)."""
-    if not v.is_concrete(b) or b.size == 0:
+    """Finite, and valid in ``fmt`` (concrete input only): one jitted reduction, and the
+    host builds the message only when it fails."""
+    if not v.is_concrete(b) or b.size == 0 or bool(_valid(b, FORMATS.index(fmt))):
         return
-    rows = jnp.atleast_2d(b)
+    rows = np.atleast_2d(np.asarray(b))
     if fmt in ("xyxy", "yxyx"):
-        v.check_corner_boxes(rows if fmt == "xyxy" else rows[..., jnp.array([1, 0, 3, 2])], "boxes")
-        return
-    v.check_finite(rows, "boxes", "coordinates")
-    negative = np.asarray(rows[..., 2:] < 0)  # (..., 2): width, height
-    if negative.any():
-        *row, col = (int(i) for i in np.argwhere(negative)[0])
-        value = np.asarray(rows)[(*row, col + 2)]
-        where = tuple(row) if len(row) > 1 else row[0]
-        raise ValueError(f"boxes: negative {('width', 'height')[col]} in row {where} ({value})")
+        v.check_corner_boxes(
+            jnp.asarray(rows if fmt == "xyxy" else rows[..., [1, 0, 3, 2]]), "boxes"
+        )
+    v.check_finite(jnp.asarray(rows), "boxes", "coordinates")
+    *row, col = (int(i) for i in np.argwhere(rows[..., 2:] < 0)[0])
+    where = tuple(row) if len(row) > 1 else row[0]
+    value = rows[(*row, col + 2)]
+    raise ValueError(f"boxes: negative {('width', 'height')[col]} in row {where} ({value})")
 
 
 def box_convert(boxes: Any, in_fmt: str, out_fmt: str) -> jax.Array:
@@ -77,8 +88,8 @@ def box_convert(boxes: Any, in_fmt: str, out_fmt: str) -> jax.Array:
 
     Formats ``"xyxy"`` ``(x1, y1, x2, y2)``, ``"xywh"`` ``(x1, y1, w, h)``, ``"cxcywh"``
     ``(cx, cy, w, h)``, ``"yxyx"`` ``(y1, x1, y2, x2)``; float32 unless float64 is given
-    (with x64 enabled). The formats are static (one compile per pair of formats and
-    shape). Time and memory O(boxes).
+    (with x64 enabled). One compile per shape serves every pair of formats. Time and
+    memory O(boxes).
 
     Raises ``ValueError`` for an unknown format or a last dimension other than 4, and
     (concrete input only) for non-finite values and boxes invalid in ``in_fmt``. Jitted,
@@ -89,4 +100,6 @@ def box_convert(boxes: Any, in_fmt: str, out_fmt: str) -> jax.Array:
     out_fmt = _check_format(out_fmt, "out_fmt")
     b = v.as_array(boxes, "boxes", last=4)
     _check_values(b, in_fmt)
-    return _convert(b, in_fmt, out_fmt)
+    if in_fmt == out_fmt:
+        return b
+    return _convert(b, FORMATS.index(in_fmt), FORMATS.index(out_fmt))
