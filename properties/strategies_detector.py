@@ -245,7 +245,10 @@ def quality_matrices(
         best = int(np.argmax(q[poorest]))
         near = draw(st.integers(0, a - 1).filter(lambda i: i != best))
         q[:, near] = -1
-        q[poorest, near] = np.nextafter(q[poorest, best], np.float32(-np.inf))
+        top = q[poorest, best]
+        # One ulp below, but never a subnormal (XLA flushes those to 0, CONTRACT.md §5.4).
+        below = np.nextafter(top, np.float32(-np.inf)) if top != 0 else np.float32(-(2.0**-24))
+        q[poorest, near] = below
     return q
 
 

@@ -58,6 +58,9 @@ def best_of(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @given(q=quality_matrices(GS, AS), th=matcher_thresholds(), low_quality=st.booleans())
+@example(  # no anchors with low-quality matches: jaximpl's max over an empty axis raised
+    q=np.zeros((1, 0), F32), th=(0.7, 0.3), low_quality=True
+)
 def test_matcher_matches_reference(impl, q, th, low_quality):
     """The matches equal the reference's, exactly."""
     high, low = th
