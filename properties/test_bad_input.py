@@ -80,28 +80,6 @@ def _raises(fn, argument, *args, **kwargs):
         fn(*args, **kwargs)
 
 
-# The cases the NumPy reference fails today; each needs a change in a reference/ module that
-# only the project's lead edits. Strict: once the reference is fixed they pass, and the entry
-# must go.
-REFERENCE_GAPS = {
-    "multibox_target B=0": "reference/matching.py reshapes with -1: (0, -1) is ambiguous",
-    "multibox_target B=0 G=0": "reference/matching.py reshapes with -1: (0, -1) is ambiguous",
-    "multibox_prior W=0": "reference/anchors.py divides by the width",
-    "multibox_prior H=W=0": "reference/anchors.py divides by the width",
-    "offset_boxes-eps-True": "reference/coding.py reads eps with np.asarray(float64)",
-    "offset_boxes-eps-np.True_": "reference/coding.py reads eps with np.asarray(float64)",
-    "offset_boxes-eps-'1e-06'": "reference/coding.py reads eps with np.asarray(float64)",
-    "offset_boxes-eps-(1e-06+0j)": "reference/coding.py reads eps with np.asarray(float64)",
-    "offset_boxes-eps-np.complex64(1e-06+0j)": "reference/coding.py reads eps with np.asarray",
-}
-
-
-def known_gap(impl, request, case: str) -> None:
-    """Mark ``case`` as an expected failure of the reference (see ``REFERENCE_GAPS``)."""
-    if impl.module.__name__ == "reference" and case in REFERENCE_GAPS:
-        request.applymarker(pytest.mark.xfail(reason=REFERENCE_GAPS[case], strict=True))
-
-
 # --- non-real dtypes ------------------------------------------------------------------
 
 # A valid array of each kind, converted to a non-real dtype by ``x`` in the calls below.
@@ -202,8 +180,7 @@ def _scalar_cases():
 
 
 @pytest.mark.parametrize("function, argument, call, value", list(_scalar_cases()))
-def test_bad_scalars_are_rejected(impl, request, function, argument, call, value):
-    known_gap(impl, request, request.node.callspec.id)
+def test_bad_scalars_are_rejected(impl, function, argument, call, value):
     f = getattr(impl, function)
     with pytest.raises(ValueError, match=argument):
         call(f, value)
@@ -433,8 +410,7 @@ ZERO_LENGTH = [
 @pytest.mark.parametrize(
     "case, call, expected", ZERO_LENGTH, ids=[case for case, _, _ in ZERO_LENGTH]
 )
-def test_zero_length_axes(impl, request, case, call, expected):
-    known_gap(impl, request, case)
+def test_zero_length_axes(impl, case, call, expected):
     got = call(impl)
     got = got if isinstance(got, tuple) else (got,)
     assert len(got) == len(expected), case

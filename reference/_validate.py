@@ -6,6 +6,7 @@ name and says what is wrong, e.g. ``"boxes: x2 < x1 in row 3 (0.5 > 0.25)"``.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -66,18 +67,31 @@ def boxes(x, name: str) -> np.ndarray:
     return arr
 
 
+def real_scalar(x, name: str, what: str) -> float:
+    """A real scalar as a float: bools, complex numbers, strings and arrays are rejected."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real | np.ndarray | np.generic):
+        raise ValueError(f"{name}: must be {what}, got {x!r}")
+    arr = np.asarray(x)
+    if arr.ndim != 0:
+        raise ValueError(f"{name}: must be a scalar, got shape {arr.shape}")
+    if not real_dtype(arr.dtype):  # np.bool_, complex, strings
+        raise ValueError(f"{name}: must be {what}, got {x!r}")
+    return float(arr)
+
+
 def threshold(t, name: str) -> float:
     """A number in ``[0, 1]``."""
-    if isinstance(t, bool) or not isinstance(t, numbers.Real | np.ndarray | np.generic):
-        raise ValueError(f"{name}: must be a number in [0, 1], got {t!r}")
-    t_arr = np.asarray(t)
-    if t_arr.ndim != 0:
-        raise ValueError(f"{name}: must be a scalar, got shape {t_arr.shape}")
-    if not real_dtype(t_arr.dtype):  # np.bool_, complex, strings
-        raise ValueError(f"{name}: must be a number in [0, 1], got {t!r}")
-    value = float(t_arr)
+    value = real_scalar(t, name, "a number in [0, 1]")
     if not (0.0 <= value <= 1.0):  # also rejects NaN
         raise ValueError(f"{name}: must be in [0, 1], got {value}")
+    return value
+
+
+def nonnegative(x, name: str) -> float:
+    """A finite number ``>= 0``."""
+    value = real_scalar(x, name, "a finite number >= 0")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: must be a finite number >= 0, got {x!r}")
     return value
 
 
