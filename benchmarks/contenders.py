@@ -181,6 +181,18 @@ def _jax_detection(inp):
     return _aot(f, *args, options=_jaximpl_options())
 
 
+def _jax_loss(op: str):
+    """``jit(value_and_grad)`` of the summed loss by ``boxes1`` (CONTRACT.md §3.5)."""
+
+    def prepare_(inp):
+        jax = _jax()
+        f = _need(jaximpl_module(), op)
+        b1, b2 = _device_put(inp["boxes1"], inp["boxes2"])
+        return _aot(jax.value_and_grad(lambda a, b: f(a, b, "sum")), b1, b2)
+
+    return prepare_
+
+
 # --------------------------------------------------------------------------- naive d2l port
 
 
@@ -268,6 +280,17 @@ def _ref_detection(inp):
     return Prepared(lambda: f(probs, offs, anchors))
 
 
+def _ref_loss(op: str):
+    """The reference's loss and its analytic gradient (``*_loss_grad``), float64."""
+
+    def prepare_(inp):
+        loss, grad = _need(_reference(), op), _need(_reference(), f"{op}_grad")
+        b1, b2 = _f64(inp["boxes1"], inp["boxes2"])
+        return Prepared(lambda: (loss(b1, b2, "sum"), grad(b1, b2)[0]))
+
+    return prepare_
+
+
 # --------------------------------------------------------------------------- torchvision
 
 
@@ -314,6 +337,31 @@ def _tv_nms(inp, cuda=False):
     p = Prepared(call, device=f"torch:{dev}")
     p.notes["kept"] = int(call().shape[0])
     return p
+
+
+def _tv_loss(op: str, cuda: bool = False):
+    """``torchvision.ops.<loss>(boxes1, boxes2, reduction="sum").backward()``, the gradient
+    by ``boxes1`` (float32 tensors, as the model's predictions would be)."""
+
+    def prepare_(inp):
+        torch, tv = _torch(cuda)
+        dev = "cuda" if cuda else "cpu"
+        loss = getattr(tv.ops, op)
+        b1 = torch.from_numpy(inp["boxes1"]).to(dev).requires_grad_(True)
+        b2 = torch.from_numpy(inp["boxes2"]).to(dev)
+
+        def call():
+            b1.grad = None
+            value = loss(b1, b2, reduction="sum")
+            value.backward()
+            if cuda:
+                torch.cuda.synchronize()
+            return value, b1.grad
+
+        call()
+        return Prepared(call, device=f"torch:{dev}")
+
+    return prepare_
 
 
 # --------------------------------------------------------------------------- write probes
@@ -376,3 +424,8 @@ _PREPARERS: dict[tuple[str, str], Callable[[dict], Prepared]] = {
     ("box_iou", wl.WRITE_JNP): _probe_jnp_zeros,
     ("box_iou", wl.WRITE_REUSED): _probe_np_fill_reused,
 }
+for _op in wl.LOSS_OPS:
+    _PREPARERS[(_op, wl.JAXIMPL)] = _jax_loss(_op)
+    _PREPARERS[(_op, wl.REFERENCE)] = _ref_loss(_op)
+    _PREPARERS[(_op, wl.TORCHVISION)] = _tv_loss(_op)
+    _PREPARERS[(_op, wl.TORCHVISION_CUDA)] = _tv_loss(_op, cuda=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from . import workloads as wl
 
-# The speed targets of the jaximpl issue (#3): (workload, contender, minimum ratio or None
-# when the issue sets no number, wording).
+# The speed targets of the jaximpl issue (#3) and of the detector operations (issue 11):
+# (workload, contender, minimum ratio or None when the issue sets no number, wording).
 TARGETS = [
     ("nms/uniform-5000", wl.TORCHVISION, 2.0, "NMS >= 2x torchvision, 5,000 uniform boxes"),
     ("nms/uniform-20000", wl.TORCHVISION, 2.0, "NMS >= 2x torchvision, 20,000 uniform boxes"),
@@ -32,6 +32,15 @@ TARGETS = [
         2.0,
         "multibox_target >= 2x fori_loop port, 2,042,040 anchors x 10",
     ),
+    *[
+        (
+            f"{op}/{wl.LOSS_PAIRS}",
+            wl.TORCHVISION,
+            2.0,
+            f"{op} + gradient >= 2x torchvision, 100,000",
+        )
+        for op in wl.LOSS_OPS
+    ],
     (
         "box_iou/5000x5000",
         wl.WRITE_JNP,
@@ -52,6 +61,7 @@ X_LABELS = {
     "multibox_prior": "anchors",
     "multibox_target": "B x A x G",
     "multibox_detection": "B x A",
+    **dict.fromkeys(wl.LOSS_OPS, "pairs"),
 }
 COLORS = {
     wl.JAXIMPL: "tab:blue",
@@ -347,7 +357,7 @@ def plot(run: Run, path: str | Path, title: str | None = None) -> None:
     import matplotlib.pyplot as plt
 
     ops = list(X_LABELS)
-    fig, axes = plt.subplots(2, 3, figsize=(15, 9))
+    fig, axes = plt.subplots(3, 3, figsize=(15, 13.5))
     styles = ["-", "--", ":"]
     markers = ["o", "s", "^"]
     for ax, op in zip(axes.flat, ops, strict=False):

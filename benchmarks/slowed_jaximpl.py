@@ -3,8 +3,10 @@
     BENCH_JAXIMPL=benchmarks.slowed_jaximpl python -m benchmarks gate
 
 Same API and same results as ``jaximpl``; the timed operations (``box_iou``,
-``nms_padded``, ``multibox_prior``, ``multibox_target``, ``multibox_detection``)
-first pass their first array argument (``sizes`` for ``multibox_prior``) through
+``nms_padded``, ``multibox_prior``, ``multibox_target``, ``multibox_detection``, the
+GIoU-family losses) first pass their first array argument (``sizes`` for
+``multibox_prior``; for a loss ``boxes2``, which the benchmark does not differentiate:
+a host callback has no derivative) through
 a host callback that sleeps ``BENCH_SLOW_MS`` milliseconds (default 50) and
 returns it unchanged. The callback is a data dependency of the real computation,
 so it runs inside the jitted and compiled executable on every call. Used by
@@ -51,3 +53,6 @@ nms_padded = _slowed(jaximpl.nms_padded)
 multibox_prior = _slowed(jaximpl.multibox_prior, arg=1)  # only data's shape is used: delay sizes
 multibox_target = _slowed(jaximpl.multibox_target)
 multibox_detection = _slowed(jaximpl.multibox_detection)
+generalized_box_iou_loss = _slowed(jaximpl.generalized_box_iou_loss, arg=1)
+distance_box_iou_loss = _slowed(jaximpl.distance_box_iou_loss, arg=1)
+complete_box_iou_loss = _slowed(jaximpl.complete_box_iou_loss, arg=1)

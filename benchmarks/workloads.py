@@ -28,6 +28,11 @@ Generators (all coordinates normalised to a unit image, corner form):
   ``C = 20`` object classes (Pascal VOC): ``cls_probs`` is the softmax over 21 rows
   of logits ``N(0, 1)`` with +2 added to the background row; ``offset_preds`` are
   ``N(0, 0.5)``. ``nms_threshold = 0.5``, the default ``pos_threshold``.
+- the GIoU-family losses (``LOSS_OPS``): 100,000 pairs, forward and backward. Targets
+  ``boxes2`` as ``random_boxes`` (sides in ``[0.02, 0.3]``); predictions ``boxes1`` are
+  the targets with the centre moved by ``N(0, 0.2 side)`` and each side scaled by
+  ``exp(N(0, 0.3))`` (a regression in progress: most pairs overlap, some do not);
+  ``reduction="sum"``, ``eps = 1e-7``; the gradient is taken by ``boxes1``.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ WRITE_JNP = "jnp-zeros"  # jitted jnp.zeros((N, M)): a fresh XLA output buffer, 
 WRITE_REUSED = "np-fill-reused"  # buf.fill(0) on one array allocated once: DRAM/cache only
 PROBES = (WRITE_NP, WRITE_JNP, WRITE_REUSED)
 ALL_CONTENDERS = CONTENDERS + PROBES
+
+# The GIoU-family losses, timed as loss + gradient (CONTRACT.md §3.5).
+LOSS_OPS = ("generalized_box_iou_loss", "distance_box_iou_loss", "complete_box_iou_loss")
+LOSS_PAIRS = 100_000
 
 SIZES = (0.75, 0.5, 0.25)
 RATIOS = (1.0, 2.0, 0.5)
@@ -184,6 +193,20 @@ def detection_inputs(batch: int = 32, height: int = 32, width: int = 32, seed: i
     }
 
 
+def loss_inputs(n: int = LOSS_PAIRS, seed: int = 7) -> dict:
+    r = _rng(seed)
+    targets = random_boxes(n, seed=seed + 1).astype(np.float64)
+    cx, cy = (targets[:, 0] + targets[:, 2]) / 2, (targets[:, 1] + targets[:, 3]) / 2
+    w, h = targets[:, 2] - targets[:, 0], targets[:, 3] - targets[:, 1]
+    preds = boxes_from_centers(
+        cx + r.normal(0, 0.2, n) * w,
+        cy + r.normal(0, 0.2, n) * h,
+        w * np.exp(r.normal(0, 0.3, n)),
+        h * np.exp(r.normal(0, 0.3, n)),
+    )
+    return {"boxes1": preds, "boxes2": targets.astype(np.float32)}
+
+
 _NOT_IN_TORCHVISION = "torchvision.ops has no such operation"
 _NO_TV = {TORCHVISION: _NOT_IN_TORCHVISION, TORCHVISION_CUDA: _NOT_IN_TORCHVISION}
 
@@ -218,6 +241,9 @@ def _all() -> list[Workload]:
     w.append(
         Workload("multibox_detection", "32x5120x21", 32 * 5120, detection_inputs, skip=dict(_NO_TV))
     )
+    for op in LOSS_OPS:
+        no_chapter = {NAIVE: "the d2l chapter has no such operation"}
+        w.append(Workload(op, str(LOSS_PAIRS), LOSS_PAIRS, loss_inputs, skip=no_chapter))
     return w
 
 

@@ -2,8 +2,10 @@
 
 Two kinds of checks:
 
-- *shape* checks (rank, last dimension, matching lengths) always run: shapes
-  are static, so they work on concrete arrays and on tracers alike;
+- *shape and dtype* checks (rank, last dimension, matching lengths; integers
+  and floats are numbers, bool, complex, object and strings are not) always
+  run: shapes and dtypes are static, so they work on concrete arrays and on
+  tracers alike;
 - *value* checks (finite, ``x1 <= x2``, thresholds in ``[0, 1]``, ...) run only
   when the argument is concrete. Under ``jax.jit`` the argument is a
   :class:`jax.core.Tracer`, no value can be inspected, and the check is skipped;
@@ -17,6 +19,7 @@ build the message, which has the same form as the reference's:
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 from typing import Any
@@ -39,22 +42,30 @@ def float_dtype(dtype) -> np.dtype:
     return jnp.dtype(jnp.float32)
 
 
+def real_dtype(dtype) -> bool:
+    """True for the dtypes read as numbers: integers and floats (not bool, not complex)."""
+    return bool(jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating))
+
+
 def as_array(
     x: Any, name: str, ndim: int | None = None, last: int | None = None, dtype=None
 ) -> jax.Array:
-    """``x`` as a floating JAX array (float32 unless float64 is given), checking its shape."""
+    """``x`` as a floating JAX array (float32 unless float64 is given), checking its shape.
+
+    Integer and float input is read as numbers; bool, complex, object, string and
+    any other dtype is a ``ValueError`` (also under ``jit``: dtypes are static).
+    """
     if not isinstance(x, jax.Array):
         try:
             x = jnp.asarray(x)  # also sequences of tracers (jit of a tuple argument)
         except (TypeError, ValueError):
             try:
-                x = jnp.asarray(np.asarray(x))
+                x = np.asarray(x)
             except (TypeError, ValueError) as e:
                 raise ValueError(f"{name}: cannot be read as an array of numbers ({e})") from None
-        if x.dtype == np.dtype(object) or not (
-            jnp.issubdtype(x.dtype, jnp.number) or x.dtype == np.dtype(bool)
-        ):
-            raise ValueError(f"{name}: cannot be read as an array of numbers (dtype {x.dtype})")
+    if not real_dtype(x.dtype):
+        raise ValueError(f"{name}: expected real numbers (integers or floats), got dtype {x.dtype}")
+    x = jnp.asarray(x)
     x = x.astype(float_dtype(x.dtype) if dtype is None else dtype)
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim} dimensions, got shape {tuple(x.shape)}")
@@ -64,19 +75,19 @@ def as_array(
 
 
 @jax.jit
-def _all_finite(x: jax.Array) -> jax.Array:
+def all_finite(x: jax.Array) -> jax.Array:
     return jnp.all(jnp.isfinite(x))
 
 
 @jax.jit
-def _corner_boxes_ok(x: jax.Array, rows: jax.Array) -> jax.Array:
+def corner_boxes_ok(x: jax.Array, rows: jax.Array) -> jax.Array:
     ok = jnp.isfinite(x).all(axis=-1) & (x[..., 2] >= x[..., 0]) & (x[..., 3] >= x[..., 1])
     return jnp.all(ok | ~rows)
 
 
 def check_finite(x: jax.Array, name: str, what: str = "values") -> None:
     """Raise unless every entry of a concrete ``x`` is finite (no-op on tracers)."""
-    if not is_concrete(x) or x.size == 0 or bool(_all_finite(x)):
+    if not is_concrete(x) or x.size == 0 or bool(all_finite(x)):
         return
     arr = np.asarray(x)
     bad = ~np.isfinite(arr)
@@ -89,7 +100,7 @@ def check_corner_boxes(x: jax.Array, name: str, rows: jax.Array | None = None) -
     if not is_concrete(x) or x.size == 0:
         return
     sel = jnp.ones(x.shape[:-1], bool) if rows is None else rows
-    if bool(_corner_boxes_ok(x, sel)):
+    if bool(corner_boxes_ok(x, sel)):
         return
     arr = np.where(np.asarray(sel)[..., None], np.asarray(x), 0.0)
     bad = ~np.isfinite(arr)
@@ -135,23 +146,39 @@ def anchor_extent(anchors: jax.Array, name: str) -> None:
             raise ValueError(f"{name}: zero {what} in row {i} (box coding divides by it)")
 
 
+def scalar(x: Any, name: str, expected: str) -> float | None:
+    """The value of a real scalar argument (``None`` for a tracer: only its shape and dtype
+    are checked); bools, complex numbers, strings and arrays are a ``ValueError``."""
+    if not is_concrete(x):
+        if jnp.ndim(x) != 0:
+            raise ValueError(f"{name}: must be a scalar, got shape {jnp.shape(x)}")
+        if not real_dtype(jnp.result_type(x)):
+            raise ValueError(f"{name}: must be {expected}, got a tracer of dtype {x.dtype}")
+        return None
+    number_like = numbers.Real | np.ndarray | np.generic | jax.Array
+    if isinstance(x, bool) or not isinstance(x, number_like):
+        raise ValueError(f"{name}: must be {expected}, got {x!r}")
+    arr = np.asarray(x)
+    if arr.ndim != 0:
+        raise ValueError(f"{name}: must be a scalar, got shape {arr.shape}")
+    if not real_dtype(arr.dtype):
+        raise ValueError(f"{name}: must be {expected}, got {x!r}")
+    return float(arr)
+
+
 def threshold(t: Any, name: str, dtype=jnp.float32) -> jax.Array:
     """A scalar in ``[0, 1]`` (checked when concrete), as a 0-d array of ``dtype``."""
-    if is_concrete(t):
-        number_like = numbers.Real | np.ndarray | np.generic | jax.Array
-        if isinstance(t, bool) or not isinstance(t, number_like):
-            raise ValueError(f"{name}: must be a number in [0, 1], got {t!r}")
-        t_arr = np.asarray(t)
-        if t_arr.ndim != 0:
-            raise ValueError(f"{name}: must be a scalar, got shape {t_arr.shape}")
-        if t_arr.dtype == np.dtype(bool) or not np.issubdtype(t_arr.dtype, np.number):
-            raise ValueError(f"{name}: must be a number in [0, 1], got {t!r}")
-        value = float(t_arr)
-        if not (0.0 <= value <= 1.0):  # also rejects NaN
-            raise ValueError(f"{name}: must be in [0, 1], got {value}")
-    elif jnp.ndim(t) != 0:
-        raise ValueError(f"{name}: must be a scalar, got shape {jnp.shape(t)}")
+    value = scalar(t, name, "a number in [0, 1]")
+    if value is not None and not (0.0 <= value <= 1.0):  # also rejects NaN
+        raise ValueError(f"{name}: must be in [0, 1], got {value}")
     return jnp.asarray(t, dtype=dtype)
+
+
+def nonnegative(x: Any, name: str) -> None:
+    """A finite real scalar ``>= 0`` (value checked when concrete)."""
+    value = scalar(x, name, "a finite number >= 0")
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: must be a finite number >= 0, got {x!r}")
 
 
 def same_length(a: jax.Array, name_a: str, b: jax.Array, name_b: str) -> None:

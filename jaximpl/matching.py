@@ -1,4 +1,4 @@
-"""Matching anchors to ground truth, and the training targets built on it.
+"""Matching anchors to ground truth, and the training targets built on it (CONTRACT.md §2.4, §2.7).
 
 The greedy phase of the assignment never materialises or rewrites the
 ``(A, G)`` IoU matrix. It keeps, per ground truth (column), the largest IoU
@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import _validate as v
-from .boxes import _area, _iou_from_parts, _offset_boxes
+from ._core import area, encode, iou_from_parts, max_argmax
 
 # At most this many columns are recomputed per pass over the anchors.
 _RECOMPUTE_COLUMNS = 8
@@ -28,28 +28,6 @@ _RECOMPUTE_COLUMNS = 8
 _CHUNK_ELEMENTS = 1 << 22
 # The anchors are padded to a multiple of this (padding never competes).
 _LANES = 128
-
-
-def _lex_reduce(values: jax.Array, indices: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
-    """Largest value along ``axis`` and the lowest index attaining it, in one reduction.
-
-    The order (value descending, index ascending) is total, so any reduction
-    tree gives the same answer. ``values`` must not contain NaN; all ``-inf``
-    gives ``(-inf, smallest index)``.
-    """
-
-    def pick(a, b):
-        (av, ai), (bv, bi) = a, b
-        take_a = (av > bv) | ((av == bv) & (ai < bi))
-        return jnp.where(take_a, av, bv), jnp.where(take_a, ai, bi)
-
-    init = (jnp.array(-jnp.inf, values.dtype), jnp.array(jnp.iinfo(jnp.int32).max, jnp.int32))
-    return lax.reduce((values, indices), init, pick, (axis,))
-
-
-def _max_argmax(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
-    """Largest value along ``axis`` and its first index (int32)."""
-    return _lex_reduce(x, lax.broadcasted_iota(jnp.int32, x.shape, axis), axis)
 
 
 def _initial_stats(anchors, anc_area, real, gt, gt_area, valid, iou_threshold):
@@ -64,11 +42,11 @@ def _initial_stats(anchors, anc_area, real, gt, gt_area, valid, iou_threshold):
     num_anchors = anchors.shape[0]
     neg_inf = jnp.array(-jnp.inf, anchors.dtype)
 
-    def stats(anc, area, ok, first):  # (C, 4), (C,), (C,), () -> (B, C) x2, (B, G) x2
-        jac = _iou_from_parts(anc[None], area[None], gt, gt_area)  # (B, C, G), fused
+    def stats(anc, anc_area, ok, first):  # (C, 4), (C,), (C,), () -> (B, C) x2, (B, G) x2
+        jac = iou_from_parts(anc[None], anc_area[None], gt, gt_area)  # (B, C, G), fused
         jac = jnp.where(valid[:, None, :] & ok[None, :, None], jac, neg_inf)
-        col_max, col_arg = _max_argmax(jac, 1)
-        return (*_max_argmax(jac, 2), col_max, col_arg + first)
+        col_max, col_arg = max_argmax(jac, 1)
+        return (*max_argmax(jac, 2), col_max, col_arg + first)
 
     per_anchor = batch * num_gt
     chunk = max(_LANES, _CHUNK_ELEMENTS // max(per_anchor, 1) // _LANES * _LANES)
@@ -78,7 +56,7 @@ def _initial_stats(anchors, anc_area, real, gt, gt_area, valid, iou_threshold):
         num_chunks = -(-num_anchors // chunk)
         pad = num_chunks * chunk - num_anchors
         anc = jnp.pad(anchors, ((0, pad), (0, 0))).reshape(num_chunks, chunk, 4)
-        area = jnp.pad(anc_area, (0, pad)).reshape(num_chunks, chunk)
+        areas = jnp.pad(anc_area, (0, pad)).reshape(num_chunks, chunk)
         ok = jnp.pad(real, (0, pad)).reshape(num_chunks, chunk)
 
         def body(carry, xs):
@@ -90,7 +68,7 @@ def _initial_stats(anchors, anc_area, real, gt, gt_area, valid, iou_threshold):
             return carry, (row_max, row_arg)
 
         init = (jnp.full((batch, num_gt), neg_inf), jnp.zeros((batch, num_gt), jnp.int32))
-        xs = (anc, area, ok, jnp.arange(num_chunks, dtype=jnp.int32))
+        xs = (anc, areas, ok, jnp.arange(num_chunks, dtype=jnp.int32))
         (col_max, col_arg), (row_max, row_arg) = lax.scan(body, init, xs)
         row_max = jnp.moveaxis(row_max, 0, 1).reshape(batch, -1)[:, :num_anchors]
         row_arg = jnp.moveaxis(row_arg, 0, 1).reshape(batch, -1)[:, :num_anchors]
@@ -124,8 +102,8 @@ def _assign_core(
     padded = -(-num_anchors // _LANES) * _LANES
     anchors = jnp.pad(anchors.astype(dtype), ((0, padded - num_anchors), (0, 0)))
     real = jnp.arange(padded) < num_anchors
-    anc_area = _area(anchors)
-    gt_area = _area(gt)
+    anc_area = area(anchors)
+    gt_area = area(gt)
     neg_inf = jnp.array(-jnp.inf, dtype)
 
     assigned, col_max, col_arg = _initial_stats(
@@ -145,9 +123,9 @@ def _assign_core(
         sel = top > 0
         boxes = jnp.take_along_axis(gt, cols[..., None], axis=1)  # (B, k, 4)
         areas = jnp.take_along_axis(gt_area, cols, axis=1)
-        jk = _iou_from_parts(anchors[None], anc_area[None], boxes, areas)  # (B, Ap, k)
+        jk = iou_from_parts(anchors[None], anc_area[None], boxes, areas)  # (B, Ap, k)
         jk = jnp.where(removed[:, :, None], neg_inf, jk)
-        new_max, new_arg = _max_argmax(jk, 1)  # (B, k)
+        new_max, new_arg = max_argmax(jk, 1)  # (B, k)
         rows = b_idx[:, None]
         col_max = col_max.at[rows, cols].set(jnp.where(sel, new_max, col_max[rows, cols]))
         col_arg = col_arg.at[rows, cols].set(jnp.where(sel, new_arg, col_arg[rows, cols]))
@@ -189,7 +167,7 @@ def _target_core(anchors: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.
     batch, num_gt = labels.shape[:2]
     num_anchors = anchors.shape[0]
     dtype = jnp.promote_types(anchors.dtype, labels.dtype)
-    if num_gt == 0 or num_anchors == 0:
+    if batch == 0 or num_gt == 0 or num_anchors == 0:
         zeros = jnp.zeros((batch, 4 * num_anchors), dtype)
         return zeros, zeros, jnp.zeros((batch, num_anchors), jnp.int32)
     classes = labels[..., 0]
@@ -198,7 +176,7 @@ def _target_core(anchors: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.
     hit = assigned >= 0  # (B, A)
     matched = jnp.take_along_axis(labels, jnp.maximum(assigned, 0)[..., None], axis=1)
     class_labels = jnp.where(hit, matched[..., 0].astype(jnp.int32) + 1, 0)
-    offsets = _offset_boxes(anchors[None].astype(dtype), matched[..., 1:].astype(dtype), 1e-6)
+    offsets = encode(anchors[None].astype(dtype), matched[..., 1:].astype(dtype), 1e-6)
     offsets = jnp.where(hit[..., None], offsets, 0).astype(dtype)
     mask = jnp.broadcast_to(hit[..., None], offsets.shape).astype(dtype)
     return (
@@ -259,7 +237,8 @@ def multibox_target(anchors: Any, labels: Any) -> tuple[jax.Array, jax.Array, ja
     - ``mask`` ``(B, 4A)`` float32: 1 on the four entries of assigned anchors;
     - ``class_labels`` ``(B, A)`` int32: the assigned row's class + 1, or 0.
 
-    The whole batch is one computation (no Python loop over images).
+    The whole batch is one computation (no Python loop over images). ``B = 0``
+    images, ``G = 0`` rows or ``A = 0`` anchors give empty or all-zero targets.
     Complexity: time O(B A G + B G^2) in the usual case (see
     :func:`assign_anchor_to_bbox`), memory O(B A + B G).
 

@@ -59,7 +59,30 @@ from .profiles import default_profile, register_profiles
 register_profiles()
 
 
-# The functions of the contract, and the optional static-shape forms the suite tests when present.
+# The detector operations beyond the chapter (CONTRACT.md §3), their static-shape twins, and the
+# losses' gradients as functions (the reference has them; a JAX implementation gives jax.grad).
+DETECTOR_FUNCTIONS = (
+    "box_convert",
+    "batched_nms",
+    "batched_nms_padded",
+    "BoxCoder",
+    "Matcher",
+    "generalized_box_iou",
+    "distance_box_iou",
+    "complete_box_iou",
+    "generalized_box_iou_loss",
+    "distance_box_iou_loss",
+    "complete_box_iou_loss",
+    "generalized_box_iou_loss_grad",
+    "distance_box_iou_loss_grad",
+    "complete_box_iou_loss_grad",
+    "clip_boxes_to_image",
+    "remove_small_boxes",
+    "remove_small_boxes_keep_mask",
+)
+# The functions of the contract (the chapter's, §2, then §3's: an implementation of the chapter
+# need not have those; a test of a function the implementation lacks skips), and the optional
+# static-shape forms the suite tests when present.
 CONTRACT_FUNCTIONS = (
     "box_corner_to_center",
     "box_center_to_corner",
@@ -71,6 +94,7 @@ CONTRACT_FUNCTIONS = (
     "multibox_target",
     "nms",
     "multibox_detection",
+    *DETECTOR_FUNCTIONS,
 )
 OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask")
 # Suite files about the contract's argument checks (CONTRACT.md §6), skipped for a module that

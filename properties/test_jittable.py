@@ -1,4 +1,4 @@
-"""Properties of the jittable forms (CONTRACT.md, "Jittable forms"), tested only when present.
+"""Properties of the jittable forms (CONTRACT.md §4), tested only when present.
 
 Variable-length results need static-shape twins that ``jax.jit`` and ``jax.vmap`` accept and
 that equal the eager forms wherever those are defined:
@@ -10,8 +10,10 @@ that equal the eager forms wherever those are defined:
 - ``nms_keep_mask(boxes, scores, iou_threshold)`` -> ``(N,)`` bool, True where ``nms`` keeps;
 - ``jax.jit`` of ``multibox_target`` (padded labels), ``multibox_detection`` and ``box_iou``
   equals the eager call;
-- after a warm-up call, new values of the same shapes compile nothing (eager calls) and do
-  not retrace (``jax.jit`` of a wrapper counting its traces), on the default device.
+- after a warm-up call, new values of the same shapes compile nothing (eager calls, ``nms``
+  included) and do not retrace (``jax.jit`` of a wrapper counting its traces), on the default
+  device; for the forms above and ``assign_anchor_to_bbox`` and ``multibox_prior`` (``sizes``
+  and ``ratios`` traced, only ``data``'s shape is read).
 
 Each runs on every JAX platform present (CPU, and the accelerator when there is one). A
 function the implementation lacks is skipped; one that ``jax.jit`` cannot trace (a NumPy
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from functools import partial
 
 import numpy as np
 import pytest
@@ -39,6 +40,8 @@ import reference
 
 from .asserts import Call, assert_close, assert_equal, check
 from .strategies import (
+    PRIOR_RATIOS,
+    PRIOR_SIZES,
     anchors_1a4,
     boxes,
     detection_problems,
@@ -46,6 +49,7 @@ from .strategies import (
     label_batches,
     nms_problems,
     offlattice_boxes,
+    prior_problems,
 )
 
 jax = pytest.importorskip("jax")
@@ -243,14 +247,27 @@ def test_nms_keep_mask_marks_the_kept_boxes(impl, device, problem, jit):
     assert_equal(got, want, call, what=f"{mode}: keep mask")
 
 
-@settings(max_examples=30)  # every example traces a vmap of the NMS
+_VMAPPED: dict[str, object] = {}
+
+
+def vmapped_nms_padded(impl):
+    """``jax.jit(jax.vmap(impl.nms_padded))`` over boxes and scores (the threshold shared,
+    ``max_output_size`` static), made once per implementation: examples of the same shapes
+    reuse its trace and program instead of tracing the vmap again."""
+    if impl.name not in _VMAPPED:
+        batched = jax.vmap(impl.nms_padded, in_axes=(0, 0, None, None))
+        _VMAPPED[impl.name] = jax.jit(batched, static_argnums=3)
+    return _VMAPPED[impl.name]
+
+
+@settings(max_examples=30)  # each example runs nms_padded four times
 @given(
     n=st.sampled_from((5, 21)),
     data=st.data(),
 )
 def test_vmap_nms_padded_equals_per_image(impl, device, n, data):
-    """``jax.vmap`` of ``nms_padded`` over a batch of 3 problems (one threshold) equals
-    ``nms_padded`` of each."""
+    """``jax.vmap`` of ``nms_padded`` (jitted) over a batch of 3 problems (one threshold)
+    equals ``nms_padded`` of each."""
     require_jax_nms_padded(impl)
     t = data.draw(dyadic_thresholds(), label="iou_threshold")
     problems = [
@@ -258,9 +275,9 @@ def test_vmap_nms_padded_equals_per_image(impl, device, n, data):
     ]
     b = np.stack([p.boxes for p in problems])
     s = np.stack([p.scores for p in problems])
-    vmapped = jax.vmap(partial(impl.nms_padded, iou_threshold=t, max_output_size=n))
+    vmapped = vmapped_nms_padded(impl)
     with jax.default_device(device):
-        idx, count = (np.asarray(x) for x in vmapped(_put(b, device), _put(s, device)))
+        idx, count = (np.asarray(x) for x in vmapped(_put(b, device), _put(s, device), t, n))
     for i, p in enumerate(problems):
         call = Call(
             impl, "nms_padded", boxes=p.boxes, scores=p.scores, iou_threshold=t, max_output_size=n
@@ -383,7 +400,7 @@ def test_jit_box_iou_equals_eager(impl, device, lattice, data):
 def same_shape_calls(draw, name: str):
     """Two argument tuples for ``name`` with the same shapes and new values (new thresholds
     too), and the names of the static arguments."""
-    if name in ("nms_padded", "nms_keep_mask"):
+    if name in ("nms", "nms_padded", "nms_keep_mask"):
         n = draw(st.sampled_from((5, 21)))
         pair = [draw(nms_problems(lattice=True, n=st.just(n))) for _ in range(2)]
         args = [(p.boxes, p.scores, p.iou_threshold) for p in pair]
@@ -393,6 +410,19 @@ def same_shape_calls(draw, name: str):
     if name == "box_iou":
         n, m = draw(st.sampled_from((5, 21))), draw(st.sampled_from((1, 5)))
         return [(draw(boxes(st.just(n))), draw(boxes(st.just(m)))) for _ in range(2)], ()
+    if name == "assign_anchor_to_bbox":
+        g, a = draw(st.sampled_from((1, 5))), draw(st.sampled_from((5, 21)))
+        return [
+            (draw(boxes(st.just(g))), draw(boxes(st.just(a))), None, draw(dyadic_thresholds()))
+            for _ in range(2)
+        ], ()
+    if name == "multibox_prior":
+        data, sizes, ratios = draw(prior_problems())
+        values = [
+            st.lists(st.sampled_from(PRIOR_SIZES), min_size=len(sizes), max_size=len(sizes)),
+            st.lists(st.sampled_from(PRIOR_RATIOS), min_size=len(ratios), max_size=len(ratios)),
+        ]
+        return [(data, *(np.asarray(draw(v), F32) for v in values)) for _ in range(2)], ()
     if name == "multibox_target":
         anchors, labels = draw(target_problems())
         second = draw(anchors_1a4(anchors.shape[1]))
@@ -406,11 +436,23 @@ def same_shape_calls(draw, name: str):
     return [tuple(p[:5]) for p in pair], ()
 
 
-STATIC_FORMS = ("nms_padded", "nms_keep_mask", "box_iou", "multibox_target", "multibox_detection")
+STATIC_FORMS = (
+    "nms_padded",
+    "nms_keep_mask",
+    "box_iou",
+    "multibox_target",
+    "multibox_detection",
+    "assign_anchor_to_bbox",
+    "multibox_prior",
+)
+EAGER_ONLY = ("nms",)  # a variable-length result: no jax.jit form
 PROBES = {
+    "nms": ((PROBE_BOXES, PROBE_SCORES, 0.5), ()),
     "nms_padded": ((PROBE_BOXES, PROBE_SCORES, 0.5, 2), ("max_output_size",)),
     "nms_keep_mask": ((PROBE_BOXES, PROBE_SCORES, 0.5), ()),
     "box_iou": ((PROBE_BOXES, PROBE_BOXES), ()),
+    "assign_anchor_to_bbox": ((PROBE_BOXES, PROBE_BOXES, None, 0.5), ()),
+    "multibox_prior": ((np.zeros((2, 2), F32), np.ones(1, F32), np.ones(1, F32)), ()),
     "multibox_target": ((PROBE_BOXES[None], PROBE_LABELS), ()),
     "multibox_detection": ((PROBE_PROBS, np.zeros((1, 8), F32), PROBE_BOXES[None]), ()),
 }
@@ -436,15 +478,19 @@ def traced_wrapper(impl, name: str):
     return _WRAPPERS[key]
 
 
-@pytest.mark.parametrize("name", STATIC_FORMS)
+@pytest.mark.parametrize("name", STATIC_FORMS + EAGER_ONLY)
 @settings(max_examples=10)  # two calls an example; the shapes are few
 @given(data=st.data())
 def test_new_values_of_the_same_shapes_do_not_recompile(impl, name, data):
     """After a warm-up call, a call with new values (thresholds included) of the same shapes
-    compiles nothing eagerly, and ``jax.jit`` of a wrapper around the function does not
-    trace it again (a Python side effect counts the traces)."""
+    compiles nothing eagerly (``nms`` too: a new number of kept boxes is a new value), and
+    ``jax.jit`` of a wrapper around the function does not trace it again (a Python side
+    effect counts the traces)."""
     probe, static = PROBES[name]
-    require_jittable(impl, name, probe, static)
+    if name in EAGER_ONLY:
+        getattr(impl, name)  # skips when absent
+    else:
+        require_jittable(impl, name, probe, static)
     (first, second), static = data.draw(same_shape_calls(name), label="calls")
     fn = getattr(impl, name)
     names = [f"arg{i}" for i in range(len(second))]
@@ -458,6 +504,8 @@ def test_new_values_of_the_same_shapes_do_not_recompile(impl, name, data):
         f"XLA program(s) ({compiles[:5]}): something depends on values as if they were static",
         call,
     )
+    if name in EAGER_ONLY:
+        return
     jitted = traced_wrapper(impl, name)
     key = (impl.name, name)
     jax.block_until_ready(jitted(*first))

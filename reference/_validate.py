@@ -6,17 +6,33 @@ name and says what is wrong, e.g. ``"boxes: x2 < x1 in row 3 (0.5 > 0.25)"``.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 
+def real_dtype(dtype: np.dtype) -> bool:
+    """True for the dtypes read as numbers: integers and floats (not bool, not complex)."""
+    return bool(np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating))
+
+
 def as_array(x, name: str, ndim: int | None = None, last: int | None = None) -> np.ndarray:
-    """``x`` as a float64 array, checking its rank and last dimension."""
+    """``x`` as a float64 array, checking its dtype, rank and last dimension.
+
+    Integers and floats are read as numbers; bool, complex, object, string and
+    any other dtype is rejected (``float64`` of a complex array would drop the
+    imaginary part, of a string array parse it).
+    """
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        arr = np.asarray(x)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name}: cannot be read as an array of numbers ({e})") from None
+    if not real_dtype(arr.dtype):
+        raise ValueError(
+            f"{name}: expected real numbers (integers or floats), got dtype {arr.dtype}"
+        )
+    arr = arr.astype(np.float64)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name}: expected {ndim} dimensions, got shape {arr.shape}")
     if last is not None and (arr.ndim == 0 or arr.shape[-1] != last):
@@ -51,16 +67,31 @@ def boxes(x, name: str) -> np.ndarray:
     return arr
 
 
+def real_scalar(x, name: str, what: str) -> float:
+    """A real scalar as a float: bools, complex numbers, strings and arrays are rejected."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real | np.ndarray | np.generic):
+        raise ValueError(f"{name}: must be {what}, got {x!r}")
+    arr = np.asarray(x)
+    if arr.ndim != 0:
+        raise ValueError(f"{name}: must be a scalar, got shape {arr.shape}")
+    if not real_dtype(arr.dtype):  # np.bool_, complex, strings
+        raise ValueError(f"{name}: must be {what}, got {x!r}")
+    return float(arr)
+
+
 def threshold(t, name: str) -> float:
     """A number in ``[0, 1]``."""
-    if isinstance(t, bool) or not isinstance(t, numbers.Real | np.ndarray | np.generic):
-        raise ValueError(f"{name}: must be a number in [0, 1], got {t!r}")
-    t_arr = np.asarray(t, dtype=np.float64)
-    if t_arr.ndim != 0:
-        raise ValueError(f"{name}: must be a scalar, got shape {t_arr.shape}")
-    value = float(t_arr)
+    value = real_scalar(t, name, "a number in [0, 1]")
     if not (0.0 <= value <= 1.0):  # also rejects NaN
         raise ValueError(f"{name}: must be in [0, 1], got {value}")
+    return value
+
+
+def nonnegative(x, name: str) -> float:
+    """A finite number ``>= 0``."""
+    value = real_scalar(x, name, "a finite number >= 0")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: must be a finite number >= 0, got {x!r}")
     return value
 
 

@@ -34,6 +34,8 @@ def multibox_prior(data, sizes, ratios) -> np.ndarray:
     sizes = v.positive_list(sizes, "sizes")
     ratios = v.positive_list(ratios, "ratios")
     height, width = shape[-2], shape[-1]
+    if height == 0 or width == 0:  # no pixels, no anchors (and no H / W to take)
+        return np.zeros((1, 0, 4))
 
     # The n + m - 1 shapes every pixel carries, in the contract's order.
     shapes = [(s, ratios[0]) for s in sizes] + [(sizes[0], r) for r in ratios[1:]]

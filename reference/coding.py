@@ -47,10 +47,7 @@ def offset_boxes(anchors, assigned_bb, eps: float = 1e-6) -> np.ndarray:
     b = v.boxes(assigned_bb, "assigned_bb")
     v.same_length(a, "anchors", b, "assigned_bb")
     check_anchor_extent(a, "anchors")
-    eps_arr = np.asarray(eps, dtype=np.float64)
-    if eps_arr.ndim != 0 or not np.isfinite(eps_arr) or eps_arr < 0:
-        raise ValueError(f"eps: must be a finite number >= 0, got {eps!r}")
-    return encode(a, b, float(eps_arr))
+    return encode(a, b, v.nonnegative(eps, "eps"))
 
 
 def decode(anchors: np.ndarray, offset_preds: np.ndarray) -> np.ndarray:

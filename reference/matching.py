@@ -120,4 +120,8 @@ def multibox_target(anchors, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray
         class_labels[b, hit] = matched[:, 0].astype(np.int64) + 1
         mask[b, hit] = 1.0
         offsets[b, hit] = encode(anc[hit], matched[:, 1:], 1e-6)
-    return offsets.reshape(batch, -1), mask.reshape(batch, -1), class_labels
+    return (
+        offsets.reshape(batch, 4 * num_anchors),
+        mask.reshape(batch, 4 * num_anchors),
+        class_labels,
+    )

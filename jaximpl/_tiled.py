@@ -1,0 +1,424 @@
+"""The tiled NMS kernel: a batch of images whose boxes are in visiting order.
+
+Every image of a batch advances through the same loop (one image is a batch of
+one). Boxes are visited ``T`` at a time (a *tile*); kept boxes are appended, in
+selection order, to a compact buffer per image (:class:`Kept`). For a tile:
+
+1. *cross step* (:func:`cross_step`): every box of the tile that has IoU
+   ``> t`` with a kept box of an earlier tile is suppressed. Only the kept boxes
+   are visited, ``C`` at a time (``(B, C, T)`` blocks of IoUs), stopping once
+   the whole tile is suppressed, so the work follows the number of kept boxes
+   ``K``. Most boxes are suppressed by one of the first kept boxes: as soon as no
+   image has more than ``T / 2`` boxes of the tile left, those are gathered into
+   ``T / 2`` slots and the scan goes on with blocks half as wide (*narrowing*,
+   down to ``NARROWEST`` slots);
+2. *self step* (:func:`self_step`, only where some image has two or more
+   candidates left): with ``S[j, k] = IoU(j, k) > t`` for ``j < k`` in the tile,
+   ``keep <- candidates & ~any_j(S[j, :] & keep[j])`` is iterated to a fixed
+   point. Box ``k``'s decision depends only on the boxes before it, so after
+   ``n`` iterations the first ``n`` decisions are final and the fixed point is
+   unique: it is the greedy answer (chains A -> B -> C keep C). It is reached
+   after at most (longest suppression chain + 1) iterations. When no image has
+   more than ``SELF_SLOTS`` candidates (most tiles), they are gathered
+   (*compaction*, :func:`compact`) first, so the step costs ``SELF_SLOTS^2``
+   IoUs per image instead of ``T^2``;
+3. *append* (:func:`append`): the kept boxes of the tile go to the buffers.
+
+The loop stops early once every image has kept ``max_output_size`` boxes.
+
+Complexity for ``N`` boxes, ``K`` kept: the cross step costs O(T) per pair
+(tile, kept box): O(N K) IoUs (at most O(N^2); with the early exit,
+O(N min(K, max_output_size))). The self step costs O(T^2 (c + 1)) per tile with
+candidates left, for chains of length ``c``: at most O(N T (c + 1)); narrowing
+and compaction lower the constants, not the bounds. Memory O(N + T^2) per image.
+No value is checked here: a box with a NaN coordinate has IoU 0 with everything
+(:func:`overlaps`), so it never suppresses and is never suppressed: it is kept.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ._order import score_order
+
+# Boxes per tile on CPU: larger blocks run several times slower per IoU (commit 45823ce).
+TILE = 64
+# Kept boxes per block of the cross step: 16 is slower, 32 and 64 the same (commit 5167dce).
+CHUNK = 32
+# The narrowest slot width of the cross step: 32 beat no narrowing and 16 (commit 61e6e40).
+NARROWEST = 32
+# Candidates per image the self step compacts to: 16 beat 8 and 32 (commit 61e6e40).
+SELF_SLOTS = 16
+# Accelerators launch a kernel per loop iteration: bigger blocks (not measured yet).
+ACCELERATOR_TILE, ACCELERATOR_CHUNK = 256, 256
+
+
+def default_blocks() -> tuple[int, int]:
+    """``(tile, chunk)`` for the default backend."""
+    if jax.default_backend() == "cpu":
+        return TILE, CHUNK
+    return ACCELERATOR_TILE, ACCELERATOR_CHUNK
+
+
+class Tile(NamedTuple):
+    """Boxes of one tile (or slots gathered from it), for each image of the batch."""
+
+    boxes: jax.Array  # (B, 4, W) coordinate-major
+    area: jax.Array  # (B, W)
+    idx: jax.Array  # (B, W) int32: original index, -1 for padding
+
+
+class Kept(NamedTuple):
+    """The kept boxes of each image, in selection order."""
+
+    count: jax.Array  # (B,) int32
+    boxes: jax.Array  # (B, 4, S) coordinate-major
+    area: jax.Array  # (B, S)
+    idx: jax.Array  # (B, S) int32, -1 past count
+
+
+class Blocks(NamedTuple):
+    """The static sizes of one kernel instance: ``T`` boxes per tile, ``C`` kept boxes per
+    block of the cross step, its slot widths (``T, T / 2, ...`` down to ``NARROWEST``) and
+    the ``S`` entries of the kept-box buffers."""
+
+    tile: int
+    chunk: int
+    widths: tuple[int, ...]
+    size: int
+
+
+# --------------------------------------------------------------------------- primitives
+
+
+def overlaps(
+    a: jax.Array, area_a: jax.Array, b: jax.Array, area_b: jax.Array, t: jax.Array
+) -> jax.Array:
+    """``IoU > t`` for coordinate-major boxes: ``(..., 4, P), (..., P), (..., 4, Q), (..., Q), ()``.
+
+    Returns ``(..., P, Q)`` bool. For ``union > 0``,
+    ``inter / union > t`` is ``inter > t * union``: no division, and exact where
+    ``t * union`` is (a dyadic threshold on lattice boxes: the same decisions as
+    the rounded IoU there, see CONTRACT.md §5). ``union <= 0`` and NaN give
+    False (IoU 0).
+    """
+    left = jnp.maximum(a[..., 0, :, None], b[..., 0, None, :])
+    top = jnp.maximum(a[..., 1, :, None], b[..., 1, None, :])
+    right = jnp.minimum(a[..., 2, :, None], b[..., 2, None, :])
+    bottom = jnp.minimum(a[..., 3, :, None], b[..., 3, None, :])
+    inter = jnp.maximum(right - left, 0) * jnp.maximum(bottom - top, 0)
+    union = area_a[..., :, None] + area_b[..., None, :] - inter
+    return (union > 0) & (inter > t * union)
+
+
+def any_rows(mask: jax.Array) -> jax.Array:
+    """``jnp.any(mask, axis=1)`` for ``(B, C, W)``, as ``C - 1`` elementwise ORs.
+
+    XLA:CPU fuses the ORs into one loop vectorised along ``W``; its reduction
+    was slower (commits 6cb4999, 5167dce).
+    """
+    out = mask[:, 0]
+    for c in range(1, mask.shape[1]):
+        out = out | mask[:, c]
+    return out
+
+
+def count_so_far(mask: jax.Array) -> jax.Array:
+    """``jnp.cumsum(mask, axis=1)`` for a short ``(B, W)`` bool mask, as int32.
+
+    A product with an upper-triangular ``(W, W)`` matrix of ones: exact (sums of
+    at most ``W`` ones), and one small matrix product on XLA:CPU where its cumsum
+    is a slower reduce-window (commit e082a83).
+    """
+    w = mask.shape[1]
+    upper = (jnp.arange(w)[:, None] <= jnp.arange(w)[None, :]).astype(jnp.float32)
+    total = jnp.dot(mask.astype(jnp.float32), upper, precision=lax.Precision.HIGHEST)
+    return total.astype(jnp.int32)
+
+
+def compact(mask: jax.Array, values: jax.Array, width: int, fill: int) -> jax.Array:
+    """The ``values`` where ``mask``, moved to the front of each row, in order.
+
+    ``(B, W), (B, W) -> (B, width)``, padded with ``fill``; entries past
+    ``width`` are dropped (the callers make sure there are none).
+    """
+    batch = mask.shape[0]
+    slot = jnp.where(mask, count_so_far(mask) - 1, width)
+    out = jnp.full((batch, width), fill, values.dtype)
+    return out.at[jnp.arange(batch)[:, None], slot].set(values, mode="drop")
+
+
+def gather(tile: Tile, pos: jax.Array) -> Tile:
+    """The slots at tile positions ``pos`` ``(B, W)`` (``T`` marks an empty slot)."""
+    p = jnp.minimum(pos, tile.idx.shape[1] - 1)
+    return Tile(
+        jnp.take_along_axis(tile.boxes, p[:, None, :], axis=2),
+        jnp.take_along_axis(tile.area, p, axis=1),
+        jnp.take_along_axis(tile.idx, p, axis=1),
+    )
+
+
+# --------------------------------------------------------------------------- cross step
+
+
+def cross_scan(
+    kept: Kept,
+    slots: Tile,
+    t: jax.Array,
+    start: jax.Array,
+    sup: jax.Array,
+    most_kept: jax.Array,
+    chunk: int,
+    narrower: int | None,
+) -> tuple[jax.Array, jax.Array]:
+    """Suppression of the ``slots`` ``(B, 4, W)`` by the kept boxes from ``start`` on.
+
+    ``sup`` ``(B, W)`` starts True for the slots that are out. Blocks of
+    ``chunk`` kept boxes, until the kept boxes run out (``most_kept``), every
+    slot is suppressed, or (when ``narrower`` is given) no image has more than
+    ``narrower`` slots left. Returns ``(next start, sup)``.
+    """
+    iota = jnp.arange(chunk, dtype=jnp.int32)
+
+    def go_on(state):
+        start, sup = state
+        more = (start < most_kept) & ~jnp.all(sup)
+        if narrower is not None:
+            more = more & (jnp.max(jnp.sum(~sup, axis=1)) > narrower)
+        return more
+
+    def block(state):
+        start, sup = state
+        kb = lax.dynamic_slice_in_dim(kept.boxes, start, chunk, axis=2)
+        ka = lax.dynamic_slice_in_dim(kept.area, start, chunk, axis=1)
+        live = start + iota[None, :] < kept.count[:, None]  # (B, C)
+        over = overlaps(kb, ka, slots.boxes, slots.area, t) & live[:, :, None]
+        return start + chunk, sup | any_rows(over)
+
+    return lax.while_loop(go_on, block, (start, sup))
+
+
+def cross_step(
+    tile: Tile,
+    kept: Kept,
+    t: jax.Array,
+    out: jax.Array,
+    most_kept: jax.Array,
+    blocks: Blocks,
+    level: int = 0,
+    start: jax.Array | None = None,
+    pos: jax.Array | None = None,
+) -> jax.Array:
+    """The boxes of the tile no kept box suppresses: ``(B, T)`` bool, the candidates.
+
+    ``out`` ``(B, W)`` marks the slots already out; at ``level`` 0 the slots are
+    the tile itself, deeper they sit at tile positions ``pos`` ``(B, W)`` (``T``:
+    empty) and the kept boxes before ``start`` are done. Once no image has more
+    than ``blocks.widths[level + 1]`` slots left, they are compacted into that
+    many slots and the scan goes on there (narrowing).
+    """
+    widths, width = blocks.widths, blocks.tile
+    last = level + 1 == len(widths)
+    slots = tile if level == 0 else gather(tile, pos)
+    start = jnp.int32(0) if start is None else start
+    start, sup = cross_scan(
+        kept, slots, t, start, out, most_kept, blocks.chunk, None if last else widths[level + 1]
+    )
+    left = ~sup
+    if level == 0:
+        done = left
+    else:
+        rows = jnp.arange(left.shape[0])[:, None]
+        done = (
+            jnp.zeros((left.shape[0], width), bool)
+            .at[rows, jnp.where(left, pos, width)]
+            .set(True, mode="drop")
+        )
+    if last:
+        return done
+    if pos is None:
+        pos = jnp.broadcast_to(jnp.arange(width, dtype=jnp.int32), left.shape)
+
+    def narrower(args):
+        start, pos, left = args
+        new_pos = compact(left, pos, widths[level + 1], width)
+        return cross_step(
+            tile, kept, t, new_pos == width, most_kept, blocks, level + 1, start, new_pos
+        )
+
+    return lax.cond(
+        (start < most_kept) & jnp.any(left), narrower, lambda _: done, (start, pos, left)
+    )
+
+
+# --------------------------------------------------------------------------- self step, append
+
+
+def self_step(slots: Tile, cand: jax.Array, t: jax.Array) -> jax.Array:
+    """Resolve the candidates ``cand`` ``(B, W)`` among themselves: ``(B, W)`` bool, kept.
+
+    The slots are in visiting order. Iterates ``keep <- cand & ~any_j(S[j, :] & keep[j])``
+    (``S[j, k]``: ``j < k`` and IoU > t) to its fixed point, the greedy answer.
+    """
+    w = cand.shape[1]
+    iota = jnp.arange(w, dtype=jnp.int32)
+    upper = iota[:, None] < iota[None, :]  # j < k
+    over = overlaps(slots.boxes, slots.area, slots.boxes, slots.area, t) & upper
+    over = over & cand[:, :, None]  # only candidates can suppress
+
+    def step(state):
+        keep, _ = state
+        new = cand & ~jnp.any(over & keep[:, :, None], axis=1)
+        return new, jnp.any(new != keep)
+
+    return lax.while_loop(lambda s: s[1], step, (cand, jnp.bool_(True)))[0]
+
+
+def append(kept: Kept, slots: Tile, keep: jax.Array, size: int) -> Kept:
+    """``kept`` with the slots where ``keep`` ``(B, W)`` appended, in slot order."""
+    rows = jnp.arange(keep.shape[0])[:, None]
+    # Slot `size` is out of range: dropped.
+    dest = jnp.where(keep, kept.count[:, None] + count_so_far(keep) - 1, size)
+    return Kept(
+        kept.count + jnp.sum(keep, axis=1, dtype=jnp.int32),
+        kept.boxes.at[rows[:, None], jnp.arange(4)[None, :, None], dest[:, None]].set(
+            slots.boxes, mode="drop"
+        ),
+        kept.area.at[rows, dest].set(slots.area, mode="drop"),
+        kept.idx.at[rows, dest].set(slots.idx, mode="drop"),
+    )
+
+
+def resolve_and_append(tile: Tile, kept: Kept, pos: jax.Array, t: jax.Array, size: int) -> Kept:
+    """Self step and append for the candidates at tile positions ``pos`` ``(B, W)``.
+
+    ``pos`` lists each image's candidates in tile order (``T``: empty). A lone
+    candidate is kept: the self step runs only where some image has two or more.
+    """
+    width = tile.idx.shape[1]
+    cand = pos < width
+    # In place (W == T), pos is the identity where cand: no gather.
+    slots = tile if pos.shape[1] == width else gather(tile, pos)
+    keep = lax.cond(
+        jnp.any(jnp.sum(cand, axis=1) > 1), lambda c: self_step(slots, c, t), lambda c: c, cand
+    )
+    return append(kept, slots, keep, size)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def tile_step(tile: Tile, kept: Kept, t: jax.Array, max_output_size: int, blocks: Blocks) -> Kept:
+    """Cross step, self step and append for one tile."""
+    width = blocks.tile
+    # Padding, and every box of an image that is already done, is out.
+    active = kept.count < max_output_size
+    real = (tile.idx >= 0) & active[:, None]
+    most_kept = jnp.max(jnp.where(active, kept.count, 0))
+    cand = cross_step(tile, kept, t, ~real, most_kept, blocks)
+    iota = jnp.broadcast_to(jnp.arange(width, dtype=jnp.int32), cand.shape)
+
+    def in_place(kept):
+        return resolve_and_append(tile, kept, jnp.where(cand, iota, width), t, blocks.size)
+
+    if SELF_SLOTS >= width:
+        return in_place(kept)
+    # Most tiles have few candidates left in any image: the self step then works
+    # on them alone, compacted into SELF_SLOTS slots.
+    return lax.cond(
+        jnp.max(jnp.sum(cand, axis=1)) <= SELF_SLOTS,
+        lambda k: resolve_and_append(
+            tile, k, compact(cand, iota, SELF_SLOTS, width), t, blocks.size
+        ),
+        in_place,
+        kept,
+    )
+
+
+def nms_sorted(
+    sorted_boxes: jax.Array,
+    order: jax.Array,
+    iou_threshold: jax.Array,
+    max_output_size: int,
+    tile: int,
+    chunk: int | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """The tiled NMS of a batch of images whose boxes are already in visiting order.
+
+    ``sorted_boxes`` ``(B, 4, Np)`` coordinate-major, ``Np`` a multiple of ``tile``;
+    ``order`` ``(B, Np)`` the original index of each box, -1 for padding. Returns
+    ``(B, max_output_size)`` int32 indices (the kept boxes in selection order,
+    padded with -1) and ``(B,)`` int32 counts.
+
+    All images advance together, tile by tile: each step works on ``(B, C, T)``
+    blocks, so the loop overhead is shared by the batch and the blocks are large
+    enough for XLA to spread them over the CPU cores. An image that has kept
+    ``max_output_size`` boxes appends nothing more; the loop stops when every
+    image is done.
+    """
+    dtype = sorted_boxes.dtype
+    batch, _, n_pad = sorted_boxes.shape
+    num_tiles = n_pad // tile
+    t = jnp.asarray(iou_threshold, dtype)
+    x1, y1, x2, y2 = (sorted_boxes[:, k] for k in range(4))
+    sorted_area = (x2 - x1) * (y2 - y1)
+    chunk = min(default_blocks()[1] if chunk is None else chunk, n_pad)
+    widths = [tile]
+    while widths[-1] // 2 >= NARROWEST and widths[-1] % 2 == 0:
+        widths.append(widths[-1] // 2)
+    # The buffers of kept boxes never need more than max_output_size entries
+    # (rounded to whole blocks): an image stops appending once that many are kept.
+    size = -(-min(max_output_size, n_pad) // chunk) * chunk
+    blocks = Blocks(tile, chunk, tuple(widths), size)
+
+    def one_tile(state):
+        i, kept = state
+        start = i * tile
+        here = Tile(
+            lax.dynamic_slice_in_dim(sorted_boxes, start, tile, axis=2),
+            lax.dynamic_slice_in_dim(sorted_area, start, tile, axis=1),
+            lax.dynamic_slice_in_dim(order, start, tile, axis=1),
+        )
+        return i + 1, tile_step(here, kept, t, max_output_size, blocks)
+
+    kept = Kept(
+        jnp.zeros((batch,), jnp.int32),
+        jnp.zeros((batch, 4, size), dtype),
+        jnp.zeros((batch, size), dtype),
+        jnp.full((batch, size), -1, jnp.int32),
+    )
+    _, kept = lax.while_loop(
+        lambda s: (s[0] < num_tiles) & jnp.any(s[1].count < max_output_size),
+        one_tile,
+        (jnp.int32(0), kept),
+    )
+    count = jnp.minimum(kept.count, max_output_size)
+    kept_idx = kept.idx
+    if size < max_output_size:
+        kept_idx = jnp.pad(kept_idx, ((0, 0), (0, max_output_size - size)), constant_values=-1)
+    kept_idx = kept_idx[:, :max_output_size]
+    return jnp.where(jnp.arange(max_output_size) < count[:, None], kept_idx, -1), count
+
+
+def prepare(
+    boxes: jax.Array, scores: jax.Array, tile: int | None
+) -> tuple[jax.Array, jax.Array, int]:
+    """Visiting order and padded coordinate-major sorted boxes, batched over leading dims.
+
+    ``(..., N, 4), (..., N) -> (..., 4, Np), (..., Np), tile``: the tile is
+    ``tile`` (default: :func:`default_blocks`), at most ``N`` rounded up to 8;
+    ``Np`` is ``N`` rounded up to whole tiles, the padding has index -1.
+    """
+    n = boxes.shape[-2]
+    tile = min(default_blocks()[0] if tile is None else tile, -(-n // 8) * 8)
+    n_pad = -(-n // tile) * tile
+    order = score_order(scores)
+    sorted_boxes = jnp.take_along_axis(boxes, order[..., None], axis=-2)
+    pad = [(0, 0)] * (boxes.ndim - 2)
+    sorted_boxes = jnp.pad(jnp.swapaxes(sorted_boxes, -1, -2), [*pad, (0, 0), (0, n_pad - n)])
+    order = jnp.pad(order, [*pad, (0, n_pad - n)], constant_values=-1)
+    return sorted_boxes, order, tile

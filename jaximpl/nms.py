@@ -1,0 +1,245 @@
+"""Non-maximum suppression and the detection post-processing (CONTRACT.md §2.8, §2.9).
+
+All NMS forms run the tiled kernel of :mod:`jaximpl._tiled` on boxes sorted by
+:mod:`jaximpl._order`; the entry points compile with the XLA:CPU options of
+:mod:`jaximpl._compile` at the top level.
+
+Rules inside ``jit`` (no value checks there): NaN scores are visited last
+(after ``-inf``), in index order; ``-0.0`` and ``0.0`` are equal scores. A box
+with a NaN coordinate has IoU 0 with everything (see :func:`box_iou`), so it
+never suppresses and is never suppressed: it is kept. Inverted boxes
+(``x2 < x1``) go through the IoU formula as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from . import _validate as v
+from ._compile import CpuJit
+from ._core import decode, max_argmax
+from ._tiled import nms_sorted, prepare
+
+
+def _nms_core(
+    boxes: jax.Array,
+    scores: jax.Array,
+    iou_threshold: jax.Array,
+    max_output_size: int,
+) -> tuple[jax.Array, jax.Array]:
+    """Static-shape NMS, no checks: ``(N, 4), (N,), ()`` -> ``(max_output_size,)`` int32, count."""
+    n = boxes.shape[0]
+    if max_output_size == 0:
+        return jnp.zeros((0,), jnp.int32), jnp.int32(0)
+    if n == 0:
+        return jnp.full((max_output_size,), -1, jnp.int32), jnp.int32(0)
+    sorted_boxes, order, tile = prepare(boxes[None], scores[None], None)
+    idx, count = nms_sorted(sorted_boxes, order, iou_threshold, max_output_size, tile)
+    return idx[0], count[0]
+
+
+_nms_jit = CpuJit(_nms_core, static_argnames="max_output_size")
+
+
+def _keep_mask_core(boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Array) -> jax.Array:
+    n = boxes.shape[0]
+    idx, _ = _nms_core(boxes, scores, iou_threshold, n)
+    return jnp.zeros(n, bool).at[jnp.where(idx >= 0, idx, n)].set(True, mode="drop")
+
+
+_keep_mask_jit = CpuJit(_keep_mask_core)
+
+
+def _check_nms_args(boxes: Any, scores: Any, iou_threshold: Any):
+    b = v.boxes(boxes, "boxes")
+    s = v.as_array(scores, "scores", ndim=1)
+    v.check_finite(s, "scores")
+    v.same_length(b, "boxes", s, "scores")
+    dtype = jnp.promote_types(b.dtype, s.dtype)
+    t = v.threshold(iou_threshold, "iou_threshold", dtype)
+    return b.astype(dtype), s.astype(dtype), t
+
+
+def nms_padded(
+    boxes: Any, scores: Any, iou_threshold: float, max_output_size: int
+) -> tuple[jax.Array, jax.Array]:
+    """Static-shape NMS: ``(N, 4), (N,)`` -> ``(indices (max_output_size,) int32, count () int32)``.
+
+    Boxes are visited by descending score, equal scores by ascending index
+    (they need not be sorted); a box is kept unless its IoU with an already
+    kept box is ``> iou_threshold`` (strictly, at every threshold). ``indices``
+    lists the first ``max_output_size`` kept boxes in selection order, padded
+    with -1; ``count`` is how many are valid. It equals the first
+    ``max_output_size`` entries of :func:`nms`.
+
+    ``max_output_size`` must be a static non-negative int: use
+    ``jax.jit(nms_padded, static_argnames="max_output_size")``; ``iou_threshold``
+    may be traced. Tiled algorithm (see :mod:`jaximpl._tiled`): time
+    O(N log N + N min(K, max_output_size) + N T c) for ``K`` kept boxes, tile
+    ``T`` (64 on CPU) and chains of length ``c``; memory O(N + T^2); it stops
+    once ``max_output_size`` boxes are kept.
+
+    Raises ``ValueError`` (when concrete) for invalid boxes, non-finite scores,
+    mismatched lengths, a threshold outside ``[0, 1]`` or a bad
+    ``max_output_size``. Jitted, no value check runs: NaN scores are visited
+    last, boxes with NaN coordinates are always kept (IoU 0 with everything).
+    """
+    k = v.output_size(max_output_size)
+    b, s, t = _check_nms_args(boxes, scores, iou_threshold)
+    return _nms_jit(b, s, t, max_output_size=k)
+
+
+def nms_keep_mask(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
+    """Static-shape NMS as a keep mask: ``(N, 4), (N,) -> (N,)`` bool, True = kept.
+
+    Same decisions, complexity and jitted behaviour as :func:`nms_padded` with
+    ``max_output_size = N`` (the selection order is lost). Jittable as it
+    stands; raises ``ValueError`` like :func:`nms_padded` when concrete.
+    """
+    b, s, t = _check_nms_args(boxes, scores, iou_threshold)
+    return _keep_mask_jit(b, s, t)
+
+
+def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
+    """Non-maximum suppression, eager: ``(N, 4), (N,), threshold -> (K,)`` int32 kept indices.
+
+    The d2l form: the kept indices in the order they were kept (descending
+    score, ties to the lower index; suppression strictly ``IoU > iou_threshold``).
+    It runs :func:`nms_padded` with ``max_output_size = N`` and trims the
+    padding, so the result has a data-dependent length and this function cannot
+    be jitted (use :func:`nms_padded` or :func:`nms_keep_mask` there).
+    Complexity as :func:`nms_padded`. Raises ``ValueError`` for invalid input.
+    """
+    b, s, t = _check_nms_args(boxes, scores, iou_threshold)
+    if not (v.is_concrete(b) and v.is_concrete(s) and v.is_concrete(t)):
+        raise TypeError(
+            "nms returns a variable number of indices and cannot be traced; "
+            "use nms_padded(..., max_output_size=N) or nms_keep_mask inside jit/vmap"
+        )
+    idx, count = _nms_jit(b, s, t, max_output_size=b.shape[0])
+    # Trimmed on the host: a slice on the device would compile once per kept count.
+    return jax.device_put(jax.device_get(idx)[: int(count)], idx.sharding)
+
+
+def nms_padded_jit(
+    boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Array, max_output_size: int
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`nms_padded` without any checks: runs a jitted core (``max_output_size`` static)."""
+    return _nms_jit(boxes, scores, iou_threshold, max_output_size=max_output_size)
+
+
+def _detection_core(
+    cls_probs: jax.Array,
+    offset_preds: jax.Array,
+    anchors: jax.Array,
+    nms_threshold: jax.Array,
+    pos_threshold: jax.Array,
+) -> jax.Array:
+    """``(B, C+1, A), (B, 4A), (A, 4), (), () -> (B, A, 6)``, no checks."""
+    batch, _, num_anchors = cls_probs.shape
+    dtype = jnp.promote_types(cls_probs.dtype, jnp.promote_types(offset_preds.dtype, anchors.dtype))
+    probs = cls_probs[:, 1:, :].astype(dtype)
+    # Class max and first argmax; NaN probabilities are treated as -inf here.
+    probs = jnp.where(jnp.isnan(probs), -jnp.inf, probs)
+    conf, class_id = max_argmax(probs, 1)  # (B, A)
+    boxes = decode(
+        anchors[None].astype(dtype), offset_preds.reshape(batch, num_anchors, 4).astype(dtype)
+    )
+    if batch == 0 or num_anchors == 0:
+        return jnp.zeros((batch, num_anchors, 6), dtype)
+    sorted_boxes, order, tile = prepare(boxes, conf, None)  # sorted over the whole batch
+
+    # All images advance together (see nms_sorted): (B, A), (B,).
+    keep_idx, count = nms_sorted(sorted_boxes, order, nms_threshold, num_anchors, tile)
+    # Destination row of every anchor: kept ones at their selection position,
+    # the others after them in ascending anchor order.
+    rows = jnp.arange(batch)[:, None]
+    arange = jnp.arange(num_anchors, dtype=jnp.int32)[None, :]
+    pos = jnp.full((batch, num_anchors), -1, jnp.int32)
+    pos = pos.at[rows, jnp.where(keep_idx >= 0, keep_idx, num_anchors)].set(
+        jnp.broadcast_to(arange, keep_idx.shape), mode="drop"
+    )
+    kept = pos >= 0
+    rest = count[:, None] + jnp.cumsum(~kept, axis=1, dtype=jnp.int32) - 1
+    dest = jnp.where(kept, pos, rest)
+    order = (
+        jnp.zeros((batch, num_anchors), jnp.int32)
+        .at[rows, dest]
+        .set(jnp.broadcast_to(arange, dest.shape), unique_indices=True)
+    )
+    class_id = jnp.where(kept, class_id, -1)
+    cid = jnp.take_along_axis(class_id, order, axis=1)
+    cf = jnp.take_along_axis(conf, order, axis=1)
+    bx = jnp.take_along_axis(boxes, order[..., None], axis=1)
+    below = cf < pos_threshold
+    cid = jnp.where(below, -1, cid)
+    cf = jnp.where(below, 1 - cf, cf)
+    return jnp.concatenate([cid[..., None].astype(dtype), cf[..., None], bx], axis=-1)
+
+
+_detection_jit = CpuJit(_detection_core)
+
+
+def multibox_detection(
+    cls_probs: Any,
+    offset_preds: Any,
+    anchors: Any,
+    nms_threshold: float = 0.5,
+    pos_threshold: float = 0.009999999,
+) -> jax.Array:
+    """Detections for a batch: ``(B, C+1, A), (B, 4A), (1, A, 4) -> (B, A, 6)``.
+
+    Each row is ``(class_id, conf, x1, y1, x2, y2)``. Per image: ``conf`` is the
+    largest probability over classes ``1..C`` and ``class_id`` its index minus 1
+    (first on ties); boxes are ``offset_inverse(anchors, offsets)``; NMS at
+    ``nms_threshold``; the rows are the kept anchors in selection order, then
+    the others by ascending anchor index with ``class_id = -1``; finally rows
+    with ``conf < pos_threshold`` get ``class_id = -1`` and ``conf = 1 - conf``.
+
+    The whole batch is one computation, no Python loop: one batched sort, then
+    the tiled NMS of all images at once (they advance through the same loop,
+    so its overhead is shared and its blocks are large enough to use several
+    cores), and the row order is a scatter of destination positions (O(A) per
+    image).
+    Complexity per image: O(A C) for the class maximum, plus the NMS
+    (O(A log A + A K) for ``K`` kept boxes, see :func:`nms_padded`); memory
+    O(B A C + B T^2). ``jax.jit(multibox_detection)(cls_probs, offset_preds,
+    anchors)`` works as it stands. ``B = 0`` or ``A = 0`` gives a ``(B, A, 6)``
+    empty result.
+
+    Raises ``ValueError`` (when concrete) for wrong shapes, non-finite values,
+    invalid anchors, mismatched anchors/offsets, thresholds outside ``[0, 1]``,
+    or offsets so large that the decoded boxes overflow. Jitted, no value check
+    runs: a NaN probability is ignored in the class maximum (all-NaN gives
+    ``conf = -inf``, class 0, then ``conf = 1 - (-inf) = inf``); a NaN offset
+    gives a NaN box that is always kept (IoU 0 with everything).
+    """
+    probs = v.as_array(cls_probs, "cls_probs", ndim=3)
+    v.check_finite(probs, "cls_probs")
+    if probs.shape[1] < 2:
+        raise ValueError(
+            "cls_probs: needs a background row and at least one class, "
+            f"got shape {tuple(probs.shape)}"
+        )
+    anc = v.anchors_1a4(anchors, "anchors")
+    offs = v.as_array(offset_preds, "offset_preds", ndim=2)
+    v.check_finite(offs, "offset_preds")
+    batch, num_anchors = probs.shape[0], probs.shape[2]
+    if anc.shape[0] != num_anchors:
+        raise ValueError(
+            f"anchors: {anc.shape[0]} anchors do not match cls_probs ({num_anchors} anchors)"
+        )
+    if offs.shape != (batch, 4 * num_anchors):
+        raise ValueError(
+            f"offset_preds: expected shape {(batch, 4 * num_anchors)}, got {tuple(offs.shape)}"
+        )
+    dtype = jnp.promote_types(probs.dtype, jnp.promote_types(offs.dtype, anc.dtype))
+    nms_t = v.threshold(nms_threshold, "nms_threshold", dtype)
+    pos_t = v.threshold(pos_threshold, "pos_threshold", dtype)
+    out = _detection_jit(probs, offs, anc, nms_t, pos_t)
+    if v.is_concrete(out) and out.size and not bool(jnp.all(jnp.isfinite(out))):
+        raise ValueError("offset_preds: too large, the decoded boxes overflow")
+    return out
