@@ -1,6 +1,7 @@
 """``python -m properties conformance``: the suite against real libraries, as a table.
 
-Runs the property suite under the ``ci`` Hypothesis profile, in one pytest process with an
+Runs the property suite under the ``conformance`` Hypothesis profile (``ci``'s settings with
+fewer examples: :data:`properties.plugin.CONFORMANCE_EXAMPLES`), in one pytest process with an
 ``--impl-plan``, against ``reference``, ``jaximpl`` and every adapter of
 ``properties/adapters/`` whose library is installed (``pip install -e ".[conformance]"``):
 
@@ -50,6 +51,11 @@ ROOT = SUITE.parent
 ADAPTERS = SUITE / "adapters"
 EXPECTED = ADAPTERS / "expected"
 README_BEGIN, README_END = "<!-- conformance: begin -->", "<!-- conformance: end -->"
+IOU_FAMILY = tuple(
+    f"{kind}_box_iou{suffix}"
+    for kind in ("generalized", "distance", "complete")
+    for suffix in ("", "_loss", "_loss_grad")
+)
 # Suite files, and the contract functions whose tests they hold ("*": any).
 FILES = {
     "test_box_iou.py": ("box_iou",),
@@ -63,6 +69,17 @@ FILES = {
     "test_golden.py": ("*",),
     "test_jittable.py": ("nms_padded", "nms_keep_mask", "multibox_target", "box_iou"),
     "test_bad_input.py": ("*",),
+    # The detector operations (CONTRACT.md §3).
+    "test_box_convert.py": ("box_convert",),
+    "test_batched_nms.py": ("batched_nms", "batched_nms_padded"),
+    "test_box_coder.py": ("BoxCoder",),
+    "test_matcher.py": ("Matcher",),
+    "test_iou_losses.py": IOU_FAMILY,
+    "test_clipping.py": (
+        "clip_boxes_to_image",
+        "remove_small_boxes",
+        "remove_small_boxes_keep_mask",
+    ),
 }
 OPERATIONS = (
     "box_iou",
@@ -75,7 +92,19 @@ OPERATIONS = (
     "multibox_target",
     "nms",
     "multibox_detection",
+    "box_convert",
+    "batched_nms",
+    "BoxCoder",
+    "Matcher",
+    "iou_losses",
+    "clipping",
 )
+# Suite files of several functions that the table shows as one operation.
+GROUPED = {
+    "test_batched_nms.py": "batched_nms",
+    "test_iou_losses.py": "iou_losses",
+    "test_clipping.py": "clipping",
+}
 SYMBOLS = {"pass": "✓", "finding": "✗", "expected failure": "⚠", "skip": "·", "error": "E"}
 
 
@@ -263,6 +292,8 @@ def expected_failures(name: str) -> dict[str, dict]:
 
 def operation_of(test: str) -> str:
     file, name = test.split("::")
+    if file in GROUPED:
+        return GROUPED[file]
     ops = FILES.get(file, ("*",))
     if ops[0] != "*" and len(ops) == 1:
         return ops[0]
@@ -500,16 +531,24 @@ def markdown(impls: list[Implementation], records: list[dict], date: str, profil
     return "\n".join(lines) + "\n"
 
 
-def readme_section(impls: list[Implementation], records: list[dict], date: str) -> str:
+def readme_section(
+    impls: list[Implementation], records: list[dict], date: str, profile: str
+) -> str:
     """The README's part: the matrix by operation, versions and date, the findings."""
-    names = [i.name for i in impls]
+    adapters = [i for i in impls if i.adapter]
     head = [
-        f"From `python -m properties conformance` on {date}: "
-        + ", ".join(f"{i.library} {i.version}" for i in impls if i.adapter)
-        + ". Details, every property and the repros: [docs/conformance.md](docs/conformance.md).",
+        "## Conformance of real libraries",
+        "",
+        "Real libraries under the suite through the adapters of `properties/adapters/` ("
+        + ", ".join(f"`--impl={i.name}`" for i in adapters)
+        + '; `pip install -e ".[conformance]"`), each judged by the conventions it declares '
+        "(CONTRACT.md §7) and once more by the contract's. From `python -m properties "
+        f"conformance` on {date}: "
+        + ", ".join(f"{i.library} {i.version}" for i in adapters)
+        + ". Every property and repro: [docs/conformance.md](docs/conformance.md).",
         "",
     ]
-    md = markdown(impls, records, date, "ci")
+    md = markdown(impls, records, date, profile)
     table = md.split("## By operation\n\n", 1)[1].split("\n\n", 1)[0]
     findings = [
         r
@@ -519,7 +558,9 @@ def readme_section(impls: list[Implementation], records: list[dict], date: str) 
     lines = head + [
         table,
         "",
-        "Findings (each a real disagreement with the library's own rules):",
+        "✓ passes, ✗ a finding, ⚠ a known upstream bug, · not provided; ≠ `key=value`: departs "
+        "from the contract by that convention. Findings (real disagreements with the library's "
+        "own rules):",
         "",
     ]
     if not findings:
@@ -528,7 +569,6 @@ def readme_section(impls: list[Implementation], records: list[dict], date: str) 
         sentence = r.get("finding") or r.get("message", "")
         link = f"docs/conformance.md#{_anchor(r)}"
         lines.append(f"- `{r['implementation']}`, `{r['property']}`: {sentence} ([repro]({link}))")
-    del names
     return "\n".join(lines)
 
 
@@ -583,7 +623,11 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--only", default=None, help="comma-separated implementations")
     parser.add_argument("-n", dest="workers", default="2", help="pytest-xdist workers (default 2)")
-    parser.add_argument("--profile", default="ci", help="Hypothesis profile (default ci)")
+    parser.add_argument(
+        "--profile",
+        default="conformance",
+        help="Hypothesis profile (default conformance: ci's settings, fewer examples)",
+    )
     args = parser.parse_args(argv)
     out_dir = Path(args.out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -619,7 +663,7 @@ def main(argv: list[str]) -> int:
     (out_dir / "conformance.json").write_text(json.dumps(report, indent=1) + "\n")
     (out_dir / "conformance.md").write_text(markdown(impls, records, date, args.profile))
     if args.readme:
-        write_readme(Path(args.readme), readme_section(impls, records, date))
+        write_readme(Path(args.readme), readme_section(impls, records, date, args.profile))
     counts = Counter((r["run"], r["outcome"]) for r in records)
     print(
         "conformance: "
