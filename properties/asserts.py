@@ -92,6 +92,8 @@ def to_numpy(result: Any) -> Any:
 
 def literal(value: Any) -> str:
     """Python source that rebuilds ``value`` (arrays with their dtype, exactly)."""
+    if isinstance(value, np.ndarray) and value.size == 0:  # "[]" would lose the shape
+        return f"np.zeros({value.shape}, dtype=np.{value.dtype.name})"
     if isinstance(value, np.ndarray):
         body = np.array2string(
             value, separator=", ", threshold=1_000_000, max_line_width=96, floatmode="unique"

@@ -14,10 +14,12 @@ fewer examples: :data:`properties.plugin.CONFORMANCE_EXAMPLES`), in one pytest p
 
 Each adapter runs only the suite files of the operations it provides. ``--reuse NAME=XML``
 takes an implementation's results from the JUnit XML of a run made already (CI reuses the main
-suite run for ``jaximpl``).
+suite run for ``jaximpl`` and the run from outside the checkout for ``reference``); ``--reuse
+plan=XML`` the entries of an earlier run of this command (its ``plan.json``'s JUnit XML).
 
 Known upstream bugs are listed in ``properties/adapters/expected/<adapter>.toml``, each with the
-upstream issue; a listed failure is an "expected failure". The run fails (exit 1) on a finding
+upstream issue (or, not reported yet, the upstream code that causes it); a listed failure is an
+"expected failure". The run fails (exit 1) on a finding
 that is not listed, on a departure no convention explains, and on an error; a listed failure
 that passes is reported, so that the list can shrink.
 
@@ -38,6 +40,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 import tomllib
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -195,7 +198,7 @@ def plan(impls: list[Implementation], reused: set[str]) -> dict[str, dict]:
         if impl.name not in reused:
             entries[impl.name] = {"impl": impl.name, "tests": tests}
         contract = impl.conventions.contract_with_format()
-        if contract != impl.conventions:
+        if contract != impl.conventions and f"{impl.name}@contract" not in reused:
             entries[f"{impl.name}@contract"] = {
                 "impl": impl.name,
                 "tests": tests,
@@ -247,23 +250,31 @@ def read_junit(path: Path, entry: str | None = None) -> list[Outcome]:
 
 
 def _text(element: ET.Element) -> str:
-    return (element.get("message", "") + "\n" + (element.text or "")).strip()
+    """pytest's full report (the ``message`` attribute is cut after a few lines)."""
+    return (element.text or element.get("message", "")).strip()
 
 
 def failure_parts(text: str) -> dict[str, str]:
-    """The message, the shrunk counterexample, the repro snippet and the drawing of a failure."""
+    """The message, the shrunk counterexample, the repro snippet and the drawing of a failure
+    (from pytest's report: its ``E`` prefixes are taken off first)."""
+    text = "\n".join(re.sub(r"^E(?: {1,7}|$)", "", ln) for ln in text.splitlines())
     message = next(
         (ln.split("Error: ", 1)[1] for ln in text.splitlines() if "Error: " in ln), text[:300]
     )
-    example = re.search(r"Falsifying (?:explicit )?example: (.*?)(?:\n\n|\nE?\s*\n|$)", text, re.S)
-    repro = re.search(r"To reproduce:\n(.*?)(?:\n\s*\n|\nDrawing of this example|$)", text, re.S)
+    example = re.search(
+        r"(?:Falsifying (?:explicit )?example|Failing test case): (.*?\n\s*\)|[^\n]*)", text, re.S
+    )
+    repro = re.search(
+        r"To reproduce:\n(.*?)(?:\n\s*\n|\n\s*(?:Drawing of this example|Failing test case)|$)",
+        text,
+        re.S,
+    )
     drawing = re.search(r"Drawing of this example: (\S+\.png)", text)
     snippet = ""
     if repro:
-        lines = repro.group(1).splitlines()
-        snippet = "\n".join(ln[4:] if ln.startswith("    ") else ln for ln in lines).strip()
+        snippet = textwrap.dedent(repro.group(1)).strip()
     return {
-        "message": message.split(" [", 1)[0].strip(),
+        "message": re.sub(r" \[\w+\(.*\)\]$", "", message.strip()),
         "counterexample": example.group(1).strip() if example else "",
         "repro": snippet,
         "drawing": drawing.group(1) if drawing else "",
@@ -274,17 +285,30 @@ def failure_parts(text: str) -> dict[str, str]:
 
 
 def expected_failures(name: str) -> dict[str, dict]:
-    """``{test: entry}`` of ``expected/<name>.toml``: ``[[failure]]`` tables with ``test``,
-    ``issue`` (the upstream issue's URL) and ``finding`` (one sentence)."""
+    """``{test: entry}`` of ``expected/<name>.toml``: ``[[failure]]`` tables with ``test``
+    (``file.py::test_name``), ``finding`` (one sentence) and where it stands upstream:
+    ``issue``, the upstream issue's URL, or, for a finding not reported upstream yet,
+    ``source``, a link to the upstream code that causes it (pinned to the version tested)."""
     path = EXPECTED / f"{name}.toml"
     if not path.is_file():
         return {}
     entries = tomllib.loads(path.read_text()).get("failure", [])
     for e in entries:
-        missing = [k for k in ("test", "issue", "finding") if not e.get(k)]
+        missing = [k for k in ("test", "finding") if not e.get(k)]
+        if not (e.get("issue") or e.get("source")):
+            missing.append("issue (or source)")
         if missing:
             raise ValueError(f"{path}: an entry lacks {missing}: {e}")
+        if not str(e.get("issue") or e.get("source")).startswith("https://"):
+            raise ValueError(f"{path}: issue/source must be an https:// link: {e}")
     return {e["test"]: e for e in entries}
+
+
+def upstream(entry: dict) -> str:
+    """Where a listed failure stands upstream, as one sentence."""
+    if entry.get("issue"):
+        return f"Upstream: {entry['issue']}."
+    return f"Not reported upstream yet; the cause: {entry['source']}."
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -339,7 +363,7 @@ def classify(impls: list[Implementation], outcomes: list[Outcome]) -> tuple[list
                 if run == "declared":
                     if o.outcome in ("fail", "error") and test in listed:
                         record["outcome"] = "expected failure"
-                        record["issue"] = listed[test]["issue"]
+                        record["upstream"] = upstream(listed[test])
                         record["finding"] = listed[test]["finding"]
                     elif o.outcome == "fail":
                         record["outcome"] = "finding"
@@ -350,7 +374,7 @@ def classify(impls: list[Implementation], outcomes: list[Outcome]) -> tuple[list
                     elif o.outcome == "error":
                         problems.append(f"{impl.name}: {test} errored: {o.text[:300]}")
                     elif test in listed and o.outcome == "pass":
-                        record["listed_but_passing"] = listed[test]["issue"]
+                        record["listed_but_passing"] = upstream(listed[test])
                 else:
                     base = declared.get(test)
                     if o.outcome == "fail" and base is not None and base.outcome == "pass":
@@ -371,7 +395,7 @@ def classify(impls: list[Implementation], outcomes: list[Outcome]) -> tuple[list
             if test in declared and declared[test].outcome == "pass":
                 print(
                     f"conformance: {impl.name}: {test} is listed as a known failure "
-                    f"({entry['issue']}) but passes: remove it from expected/{impl.name}.toml"
+                    f"({upstream(entry)}) but passes: remove it from expected/{impl.name}.toml"
                 )
     return records, problems
 
@@ -501,7 +525,8 @@ def markdown(impls: list[Implementation], records: list[dict], date: str, profil
         sentence = r.get("finding") or r.get("message", "")
         lines.append(
             sentence
-            + (f" Upstream: {r['issue']}." if r.get("issue") else " Not reported upstream yet.")
+            + " "
+            + r.get("upstream", "Not listed in the expected failures: not reported upstream yet.")
         )
         lines.append("")
         if r.get("message") and r.get("finding"):
@@ -603,6 +628,7 @@ def run(entries: dict[str, dict], out_dir: Path, workers: str, profile: str) -> 
             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         )
     print(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
+    print(f"conformance: the run's JUnit XML (for --reuse plan=...): {xml}")
     return xml
 
 
@@ -619,7 +645,8 @@ def main(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="NAME=XML",
-        help="take NAME's results from a JUnit XML of a run made already",
+        help="take NAME's results from the JUnit XML of a run made already (plan=XML: the "
+        "entries of a plan run of this command)",
     )
     parser.add_argument("--only", default=None, help="comma-separated implementations")
     parser.add_argument("-n", dest="workers", default="2", help="pytest-xdist workers (default 2)")
@@ -632,11 +659,13 @@ def main(argv: list[str]) -> int:
     out_dir = Path(args.out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     impls = implementations(args.only.split(",") if args.only else None)
-    reused = dict(item.split("=", 1) for item in args.reuse)
-    entries = plan(impls, set(reused))
     outcomes: list[Outcome] = []
-    for name, xml in reused.items():
-        outcomes += read_junit(Path(xml), entry=name)
+    for item in args.reuse:
+        name, _, xml = item.partition("=")
+        # "plan": a plan run of this command (its entries named in the XML); else one
+        # implementation's plain run.
+        outcomes += read_junit(Path(xml), entry=None if name == "plan" else name)
+    entries = plan(impls, {o.entry for o in outcomes})
     if entries:
         outcomes += read_junit(run(entries, out_dir, args.workers, args.profile))
     records, problems = classify(impls, outcomes)

@@ -42,9 +42,11 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
@@ -57,6 +59,13 @@ from . import conventions as conv
 from .profiles import default_profile, register_profiles
 
 register_profiles()
+# The conformance table's profile (``python -m properties conformance``): ``ci``'s settings
+# (derandomized, shrinking on) with fewer examples, so that every installed library runs within
+# CI's budget for the stage (about 3 minutes, its install included, on 2 cores).
+CONFORMANCE_EXAMPLES = 25
+settings.register_profile(
+    "conformance", parent=settings.get_profile("ci"), max_examples=CONFORMANCE_EXAMPLES
+)
 
 
 # The detector operations beyond the chapter (CONTRACT.md §3), their static-shape twins, and the
@@ -100,6 +109,8 @@ OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask")
 # Suite files about the contract's argument checks (CONTRACT.md §6), skipped for a module that
 # declares CHECKS_ARGUMENTS = False (the adapters of real libraries: §6 is this project's API).
 ARGUMENT_CHECK_FILES = ("test_bad_input.py",)
+# ... and the other modules' own tests of them (the detector operations': test_*_rejects_*).
+ARGUMENT_CHECK_NAMES = ("_reject",)
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
 
 
@@ -140,7 +151,7 @@ class Implementation:
         f = getattr(self.module, function, None)
         if callable(f):
             if hasattr(self.module, "LIBRARY"):  # an adapter: some calls are not provided
-                f = _skip_not_provided(f, function, self.name)
+                f = _adapter_call(f, function, self)
             return conv.in_format(function, f, self.conventions.box_format, to_format=True)
         if function in CONTRACT_FUNCTIONS or function in OPTIONAL_FUNCTIONS:
             pytest.skip(f"{function} not provided by {self.name}")
@@ -168,8 +179,10 @@ class Implementation:
         return f"Implementation({self.name!r}, {self.path!r})"
 
 
-def _skip_not_provided(f, function: str, name: str):
-    """``f``, with an adapter's :class:`~properties.adapters.NotProvided` turned into a skip."""
+def _adapter_call(f, function: str, impl: Implementation):
+    """An adapter's ``f``: its :class:`~properties.adapters.NotProvided` turned into a skip, and
+    an exception from the library given a note with the repro snippet that calls the library
+    itself (a crash is a finding too; the conformance table shows the snippet)."""
     from .adapters import NotProvided
 
     @functools.wraps(f)
@@ -177,7 +190,15 @@ def _skip_not_provided(f, function: str, name: str):
         try:
             return f(*args, **kwargs)
         except NotProvided as e:
-            pytest.skip(f"{function} ({e}) not provided by {name}")
+            pytest.skip(f"{function} ({e}) not provided by {impl.name}")
+        except Exception as e:
+            try:  # the arguments as the library received them (in its box format)
+                bound = dict(inspect.signature(f).bind(*args, **kwargs).arguments)
+                snippet = impl.module.repro(function, bound)
+            except Exception:  # no snippet for this call: the exception as it is
+                raise e from None
+            e.add_note("To reproduce:\n" + textwrap.indent(snippet, "    "))
+            raise
 
     return call
 
@@ -432,7 +453,10 @@ def _item_implementation(item: pytest.Item) -> Implementation | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.path.name not in ARGUMENT_CHECK_FILES:
+    name = getattr(item, "originalname", item.name)
+    if item.path.name not in ARGUMENT_CHECK_FILES and not any(
+        part in name for part in ARGUMENT_CHECK_NAMES
+    ):
         return
     impl = _item_implementation(item)
     if impl is not None and not getattr(impl.module, "CHECKS_ARGUMENTS", True):

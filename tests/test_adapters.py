@@ -100,6 +100,9 @@ CALLS = {
     ),
     "box_corner_to_center": dict(boxes=BOXES.astype(np.float32)),
     "box_center_to_corner": dict(boxes=np.array([[0.5, 0.5, 1, 1]], np.float32)),
+    "box_convert": dict(boxes=BOXES.astype(np.float32), in_fmt="xyxy", out_fmt="xywh"),
+    "clip_boxes_to_image": dict(boxes=BOXES.astype(np.float32), size=(0.75, 1.0)),
+    "remove_small_boxes": dict(boxes=BOXES.astype(np.float32), min_size=0.5),
     "offset_inverse": dict(
         anchors=BOXES[:3].astype(np.float32), offset_preds=np.full((3, 4), 0.5, np.float32)
     ),
