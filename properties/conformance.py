@@ -8,9 +8,10 @@ fewer examples: :data:`properties.plugin.CONFORMANCE_EXAMPLES`), in one pytest p
 - each under its declared conventions (CONTRACT.md §7): a failure there is a *finding*, a real
   disagreement with the library's own rules;
 - each adapter whose conventions differ from the contract's once more under the contract's
-  (its box format kept: a format is how boxes are passed, not what is computed): a test that
-  fails only there is a *departure*, explained by the conventions the test read that differ
-  (the plugin records them per test, ``conventions_read``).
+  (its box format kept: a format is how boxes are passed, not what is computed), in a second
+  run, on the tests that passed under its own and read a convention that differs (the plugin
+  records them per test, ``conventions_read``): a test that fails there is a *departure*,
+  explained by those conventions.
 
 Each adapter runs only the suite files of the operations it provides. ``--reuse NAME=XML``
 takes an implementation's results from the JUnit XML of a run made already (CI reuses the main
@@ -191,15 +192,32 @@ def tests_for(impl: Implementation) -> list[str]:
 
 
 def plan(impls: list[Implementation], reused: set[str]) -> dict[str, dict]:
-    """The ``--impl-plan``: each implementation under its conventions, and the adapters whose
-    conventions differ under the contract's as ``NAME@contract``."""
+    """The ``--impl-plan`` of the first run: each implementation not ``reused`` under its own
+    conventions."""
+    return {
+        impl.name: {"impl": impl.name, "tests": tests_for(impl)}
+        for impl in impls
+        if impl.name not in reused
+    }
+
+
+def contract_plan(
+    impls: list[Implementation], outcomes: list[Outcome], reused: set[str]
+) -> dict[str, dict]:
+    """The second run: each implementation whose conventions differ from the contract's (its
+    box format kept), as ``NAME@contract``, on the tests that passed under its own conventions
+    and read a convention that differs. Any other test does the same under both (the examples
+    are derandomized and the calls the same), so it need not run again."""
     entries: dict[str, dict] = {}
     for impl in impls:
-        tests = tests_for(impl)
-        if impl.name not in reused:
-            entries[impl.name] = {"impl": impl.name, "tests": tests}
         contract = impl.conventions.contract_with_format()
-        if contract != impl.conventions and f"{impl.name}@contract" not in reused:
+        differs = set(impl.conventions.differences(contract))
+        tests = sorted(
+            o.test
+            for o in outcomes
+            if o.entry == impl.name and o.outcome == "pass" and differs & set(o.read)
+        )
+        if differs and tests and f"{impl.name}@contract" not in reused:
             entries[f"{impl.name}@contract"] = {
                 "impl": impl.name,
                 "tests": tests,
@@ -673,7 +691,11 @@ def main(argv: list[str]) -> int:
         # "plan": a plan run of this command (its entries named in the XML); else one
         # implementation's plain run.
         outcomes += read_junit(Path(xml), entry=None if name == "plan" else name)
-    entries = plan(impls, {o.entry for o in outcomes})
+    reused = {o.entry for o in outcomes}
+    entries = plan(impls, reused)
+    if entries:
+        outcomes += read_junit(run(entries, out_dir, args.workers, args.profile))
+    entries = contract_plan(impls, outcomes, reused)
     if entries:
         outcomes += read_junit(run(entries, out_dir, args.workers, args.profile))
     records, problems = classify(impls, outcomes)

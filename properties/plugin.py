@@ -62,7 +62,7 @@ register_profiles()
 # The conformance table's profile (``python -m properties conformance``): ``ci``'s settings
 # (derandomized, shrinking on) with fewer examples, so that every installed library runs within
 # CI's budget for the stage (about 3 minutes, its install included, on 2 cores).
-CONFORMANCE_EXAMPLES = 25
+CONFORMANCE_EXAMPLES = 10
 settings.register_profile(
     "conformance", parent=settings.get_profile("ci"), max_examples=CONFORMANCE_EXAMPLES
 )

@@ -108,15 +108,29 @@ def test_departures_are_explained_by_the_conventions_read(lib):
     assert "≠ nms_ties=any" in md
 
 
-def test_plan_runs_adapters_whose_conventions_differ_also_under_the_contract(lib):
-    keep = cf.Implementation("keep", "keep", "1", conv.resolve("onnx"), ("nms",), True)
-    entries = cf.plan([lib, keep], reused=set())
-    assert set(entries) == {"lib", "lib@contract", "keep"}  # onnx: the contract's, in yxyx
-    assert entries["lib@contract"]["conventions"] == dict(conv.CONTRACT.items())
+def test_plan_runs_each_under_its_own_then_the_departing_tests_under_the_contract(lib):
+    entries = cf.plan([lib], reused=set())
+    assert set(entries) == {"lib"}
     assert all(t.startswith(("test_nms.py", "test_box_iou.py", "test_golden.py", "test_jittable"))
                for t in entries["lib"]["tests"])  # fmt: skip
     assert not any(t.startswith("test_bad_input.py") for t in entries["lib"]["tests"])
-    assert "lib" not in cf.plan([lib], reused={"lib"})
+    assert cf.plan([lib], reused={"lib"}) == {}
+    outcomes = [
+        outcome("lib", TIE_TEST, "pass", read=["nms_suppress", "nms_ties"]),  # ties differ
+        outcome("lib", IOU_TEST, "fail", read=["empty_union"]),  # fails already
+        outcome("lib", NMS_TEST, "pass", read=["nms_suppress"]),  # ">" is the contract's
+    ]
+    second = cf.contract_plan([lib], outcomes, reused=set())
+    assert second == {
+        "lib@contract": {
+            "impl": "lib",
+            "tests": [TIE_TEST],
+            "conventions": dict(conv.CONTRACT.items()),
+        }
+    }
+    keep = cf.Implementation("keep", "keep", "1", conv.resolve("onnx"), ("nms",), True)
+    outcomes = [outcome("keep", TIE_TEST, "pass", read=["box_format", "nms_ties"])]
+    assert cf.contract_plan([keep], outcomes, set()) == {}  # onnx: the contract's, in yxyx
 
 
 def test_junit_of_a_plan_run_and_of_a_plain_run(tmp_path):
