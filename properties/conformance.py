@@ -191,14 +191,16 @@ def tests_for(impl: Implementation) -> list[str]:
     return [t for f in files for t in suite_tests(f)]
 
 
-def plan(impls: list[Implementation], reused: set[str]) -> dict[str, dict]:
-    """The ``--impl-plan`` of the first run: each implementation not ``reused`` under its own
-    conventions."""
-    return {
-        impl.name: {"impl": impl.name, "tests": tests_for(impl)}
-        for impl in impls
-        if impl.name not in reused
-    }
+def plan(impls: list[Implementation], reused: set[str], known: bool = False) -> dict[str, dict]:
+    """The ``--impl-plan`` of a run: each implementation not ``reused`` under its own
+    conventions, on the tests not listed in its expected failures (``known``: only on those)."""
+    entries = {}
+    for impl in impls:
+        listed = set(expected_failures(impl.name))
+        tests = [t for t in tests_for(impl) if (t in listed) == known]
+        if impl.name not in reused and tests:
+            entries[impl.name] = {"impl": impl.name, "tests": tests}
+    return entries
 
 
 def contract_plan(
@@ -677,6 +679,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", default=None, help="comma-separated implementations")
     parser.add_argument("-n", dest="workers", default="2", help="pytest-xdist workers (default 2)")
     parser.add_argument(
+        "--known-profile",
+        default="conformance-known",
+        help="Hypothesis profile for the listed failures and the runs under the contract's "
+        "conventions (default conformance-known: no shrinking; conformance to shrink them)",
+    )
+    parser.add_argument(
         "--profile",
         default="conformance",
         help="Hypothesis profile (default conformance: ci's settings, fewer examples)",
@@ -693,11 +701,13 @@ def main(argv: list[str]) -> int:
         outcomes += read_junit(Path(xml), entry=None if name == "plan" else name)
     reused = {o.entry for o in outcomes}
     entries = plan(impls, reused)
-    if entries:
+    if entries:  # what may hold a new finding: shrunk
         outcomes += read_junit(run(entries, out_dir, args.workers, args.profile))
-    entries = contract_plan(impls, outcomes, reused)
+    # What is known already, in one run: the listed failures, and the departures from the
+    # contract (both without shrinking under the default profiles).
+    entries = plan(impls, reused, known=True) | contract_plan(impls, outcomes, reused)
     if entries:
-        outcomes += read_junit(run(entries, out_dir, args.workers, args.profile))
+        outcomes += read_junit(run(entries, out_dir, args.workers, args.known_profile))
     records, problems = classify(impls, outcomes)
     for r in records:  # drawings next to the report (a reused run's copied), paths relative
         drawing = Path(r.get("drawing") or "")

@@ -72,6 +72,9 @@ def test_a_listed_failure_that_passes_is_reported(lib, tmp_path, capsys):
     (tmp_path / "lib.toml").write_text(
         f'[[failure]]\ntest = "{NMS_TEST}"\nissue = "{ISSUE}"\nfinding = "It keeps overlaps."\n'
     )
+    # Listed: run apart from the others (the known profile: no shrinking).
+    assert cf.plan([lib], set(), known=True) == {"lib": {"impl": "lib", "tests": [NMS_TEST]}}
+    assert NMS_TEST not in cf.plan([lib], set())["lib"]["tests"]
     records, problems = cf.classify([lib], [outcome("lib", NMS_TEST, "pass")])
     assert problems == [] and records[0]["listed_but_passing"] == f"Upstream: {ISSUE}."
     assert f"{NMS_TEST} is listed as a known failure (Upstream: {ISSUE}.) but passes" in (
@@ -115,6 +118,7 @@ def test_plan_runs_each_under_its_own_then_the_departing_tests_under_the_contrac
                for t in entries["lib"]["tests"])  # fmt: skip
     assert not any(t.startswith("test_bad_input.py") for t in entries["lib"]["tests"])
     assert cf.plan([lib], reused={"lib"}) == {}
+    assert cf.plan([lib], reused=set(), known=True) == {}  # nothing listed
     outcomes = [
         outcome("lib", TIE_TEST, "pass", read=["nms_suppress", "nms_ties"]),  # ties differ
         outcome("lib", IOU_TEST, "fail", read=["empty_union"]),  # fails already
