@@ -2,6 +2,9 @@
 
 - ``stats``: time the suite as a user and as CI run it, and write ``docs/suite-stats.md``
   (:mod:`properties.suite_stats`).
+- ``conformance``: run the suite against every installed library's adapter under its own
+  conventions and the contract's, and write ``docs/conformance.{json,md}`` and the README's
+  matrix (:mod:`properties.conformance`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import sys
 
 COMMANDS = {
     "stats": "properties.suite_stats",
+    "conformance": "properties.conformance",
 }
 
 

@@ -66,11 +66,19 @@ class Call:
         return f"{self.name}({', '.join(parts)})"
 
     def repro(self) -> str:
-        """A snippet that reproduces the call with these inputs."""
+        """A snippet that reproduces the call with these inputs.
+
+        The implementation writes it when it can (the plugin's ``Implementation``: the boxes in
+        its declared format; for an adapter, a call of the library itself); otherwise the
+        snippet loads ``IMPL_SPEC``.
+        """
+        writer = getattr(self.impl, "repro", None)
+        if callable(writer):
+            return writer(self.name, self.args)
         lines = ["import numpy as np", "from properties.plugin import load_implementation"]
         lines.append(f"impl = load_implementation({IMPL_SPEC!r})")
         for key, value in self.args.items():
-            lines.append(f"{key} = {_literal(value)}")
+            lines.append(f"{key} = {literal(value)}")
         lines.append(f"print(impl.{self.name}({', '.join(self.args)}))")
         return "\n".join(lines)
 
@@ -82,7 +90,10 @@ def to_numpy(result: Any) -> Any:
     return np.asarray(result)
 
 
-def _literal(value: Any) -> str:
+def literal(value: Any) -> str:
+    """Python source that rebuilds ``value`` (arrays with their dtype, exactly)."""
+    if isinstance(value, np.ndarray) and value.size == 0:  # "[]" would lose the shape
+        return f"np.zeros({value.shape}, dtype=np.{value.dtype.name})"
     if isinstance(value, np.ndarray):
         body = np.array2string(
             value, separator=", ", threshold=1_000_000, max_line_width=96, floatmode="unique"
@@ -185,7 +196,8 @@ def assert_close(
 ) -> None:
     """``|got - expected| <= atol + rtol * |expected|`` element-wise, same shape, NaN where NaN.
 
-    Tolerances default to :data:`TOLERANCES` for the dtype of ``got``.
+    Tolerances default to :data:`TOLERANCES` for the dtype of ``got`` (at least float32's when
+    the implementation received float32-rounded boxes, see :func:`_rounded_boxes`).
     """
     __tracebackhide__ = True
     g, e = np.asarray(got), np.asarray(expected)

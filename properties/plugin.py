@@ -6,43 +6,74 @@ user can point the suite at their own implementation from their repository::
     pytest --pyargs properties --impl=their_package.anchors
 
 Options: ``--impl=NAME`` picks the implementation under test: ``jaximpl`` (the
-default), ``reference``, any importable module, or a path to a ``.py`` file.
-Fixture ``impl`` is an :class:`Implementation`: ``impl.nms(...)`` calls the
-module's ``nms``, and a function the module lacks skips the test with
-"nms not provided by NAME".
+default), ``reference``, an adapter of a real library by its short name
+(``torchvision``, ``keras``, ... : the modules of ``properties/adapters/``), any
+importable module, or a path to a ``.py`` file. Fixture ``impl`` is an
+:class:`Implementation`: ``impl.nms(...)`` calls the module's ``nms``, and a
+function the module lacks skips the test with "nms not provided by NAME".
+
+Conventions (:mod:`properties.conventions`, CONTRACT.md §7): the module may declare
+``CONVENTIONS`` (a preset name or a mapping); ``--conventions=PRESET`` replaces that
+declaration and ``--convention KEY=VALUE`` (repeatable) overrides one key. Fixture
+``conventions`` holds the conventions in force for the implementation; boxes are
+converted to and from its declared ``box_format`` at the call, so properties never
+see the format. The report header prints the conventions in force.
 
 ``--impl-plan=FILE`` runs the suite against several implementations in one
 process, each with its own selection of tests. FILE is JSON::
 
     {"nms_ge": {"impl": "properties/broken/nms_ge.py",
                 "tests": ["test_nms.py::test_nms_iou_exactly_at_threshold_is_kept"]},
-     "reference": {"impl": "reference"}}
+     "reference": {"impl": "reference"},
+     "keras_hub@contract": {"impl": "keras_hub", "conventions": {"preset": "contract",
+                                                                  "box_format": "yxyx"}}}
 
 Each test that uses ``impl`` runs once per implementation whose ``"tests"`` names
 it (``"file.py::test_name"``; no ``"tests"`` means every test), with the
 implementation's name as a parameter: ``test_nms.py::test_...[nms_ge]``. Tests
 that no implementation selects, and tests that do not use ``impl``, are
-deselected. In the JUnit XML each test case carries the property ``impl``.
+deselected. An entry's ``"conventions"`` (a preset name or a mapping) replaces its
+module's declaration. In the JUnit XML each test case carries the properties ``impl``
+and ``conventions_read`` (the convention keys the test read, comma-separated).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from . import asserts, stats
+from . import conventions as conv
 from .profiles import default_profile, register_profiles
 
 register_profiles()
+# The conformance table's profile (``python -m properties conformance``): ``ci``'s settings
+# (derandomized, shrinking on) with fewer examples, so that every installed library runs within
+# CI's budget for the stage (about 3 minutes, its install included, on 2 cores).
+CONFORMANCE_EXAMPLES = 10
+settings.register_profile(
+    "conformance", parent=settings.get_profile("ci"), max_examples=CONFORMANCE_EXAMPLES
+)
+# ... and for what is known already (the listed failures, the runs under the contract's
+# conventions): no shrinking, which took most of the table's time (a listed failure's shrunk
+# counterexample is in docs/conformance.md from when it was found).
+settings.register_profile(
+    "conformance-known",
+    parent=settings.get_profile("conformance"),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 
 
 # The detector operations beyond the chapter (CONTRACT.md §3), their static-shape twins, and the
@@ -83,6 +114,17 @@ CONTRACT_FUNCTIONS = (
     *DETECTOR_FUNCTIONS,
 )
 OPTIONAL_FUNCTIONS = ("nms_padded", "nms_keep_mask")
+# Suite files about the contract's argument checks (CONTRACT.md §6), skipped for a module that
+# declares CHECKS_ARGUMENTS = False (the adapters of real libraries: §6 is this project's API).
+ARGUMENT_CHECK_FILES = ("test_bad_input.py",)
+# ... and the other modules' own tests of them (the detector operations': test_*_rejects_*).
+ARGUMENT_CHECK_NAMES = ("_reject",)
+ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
+
+
+def adapter_names() -> list[str]:
+    """The short names of the shipped adapters (``--impl=torchvision``, ...)."""
+    return sorted(p.stem for p in ADAPTERS_DIR.glob("*.py") if not p.stem.startswith("_"))
 
 
 class Implementation:
@@ -90,11 +132,21 @@ class Implementation:
 
     A contract function (or optional form) the module lacks skips the calling test with
     "NAME not provided by IMPL"; any other missing attribute is an ``AttributeError``.
+    Functions with box arguments or results take and return ``xyxy`` boxes: they are converted
+    to and from the declared ``conventions.box_format`` around the module's function.
     """
 
-    def __init__(self, name: str, module: ModuleType):
+    def __init__(
+        self,
+        name: str,
+        module: ModuleType,
+        conventions: conv.Conventions | None = None,
+        spec: str | None = None,
+    ):
         self.name = name
         self.module = module
+        self.conventions = conventions if conventions is not None else conv.CONTRACT
+        self.spec = spec if spec is not None else name
 
     @property
     def path(self) -> str:
@@ -106,17 +158,67 @@ class Implementation:
     def __getattr__(self, function: str):
         f = getattr(self.module, function, None)
         if callable(f):
-            return f
+            if hasattr(self.module, "LIBRARY"):  # an adapter: some calls are not provided
+                f = _adapter_call(f, function, self)
+            return conv.in_format(function, f, self.conventions.box_format, to_format=True)
         if function in CONTRACT_FUNCTIONS or function in OPTIONAL_FUNCTIONS:
             pytest.skip(f"{function} not provided by {self.name}")
         raise AttributeError(f"{self.name} has no function {function!r}")
+
+    def repro(self, function: str, args: dict) -> str:
+        """A snippet that reproduces ``function(*args.values())``: the boxes as the module
+        receives them (in its box format); an adapter (a module with ``repro``) writes one that
+        calls its library directly, anything else loads this implementation."""
+        fmt = self.conventions.box_format
+        values, _ = conv.convert_arguments(function, tuple(args.values()), {}, fmt, True)
+        converted = dict(zip(args, values, strict=True))
+        writer = getattr(self.module, "repro", None)
+        if callable(writer):
+            return writer(function, converted)
+        declared = conv.resolve(getattr(self.module, "CONVENTIONS", None))
+        extra = "" if declared == self.conventions else f", {self.conventions.overrides()!r}"
+        lines = ["import numpy as np", "from properties.plugin import load_implementation"]
+        lines.append(f"impl = load_implementation({self.spec!r}{extra})")
+        lines += [f"{key} = {asserts.literal(value)}" for key, value in args.items()]
+        lines.append(f"print(impl.{function}({', '.join(args)}))")
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"Implementation({self.name!r}, {self.path!r})"
 
 
-def load_implementation(spec: str) -> Implementation:
-    """Import ``spec``: a module name, or a path to a ``.py`` file."""
+def _adapter_call(f, function: str, impl: Implementation):
+    """An adapter's ``f``: its :class:`~properties.adapters.NotProvided` turned into a skip, and
+    an exception from the library given a note with the repro snippet that calls the library
+    itself (a crash is a finding too; the conformance table shows the snippet)."""
+    from .adapters import NotProvided
+
+    @functools.wraps(f)
+    def call(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except NotProvided as e:
+            pytest.skip(f"{function} ({e}) not provided by {impl.name}")
+        except Exception as e:
+            try:  # the arguments as the library received them (in its box format)
+                bound = dict(inspect.signature(f).bind(*args, **kwargs).arguments)
+                snippet = impl.module.repro(function, bound)
+            except Exception:  # no snippet for this call: the exception as it is
+                raise e from None
+            e.add_note("To reproduce:\n" + textwrap.indent(snippet, "    "))
+            raise
+
+    return call
+
+
+def load_implementation(
+    spec: str, conventions: str | dict | conv.Conventions | None = None, overrides=()
+) -> Implementation:
+    """Import ``spec``: an adapter's short name, a module name, or a path to a ``.py`` file.
+
+    Its conventions: the module's ``CONVENTIONS`` (the contract's if it declares none), replaced
+    by ``conventions`` when given, then ``overrides`` (``"KEY=VALUE"`` strings or a mapping).
+    """
     if spec.endswith(".py") or os.sep in spec or "/" in spec:
         path = Path(spec).expanduser().resolve()
         if not path.is_file():
@@ -126,18 +228,35 @@ def load_implementation(spec: str) -> Implementation:
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[mod_name] = module
         module_spec.loader.exec_module(module)
-        return Implementation(path.name, module)
+        name, spec = path.name, str(path)
+    else:
+        module_name = f"properties.adapters.{spec}" if spec in adapter_names() else spec
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            raise pytest.UsageError(f"--impl: cannot import {spec!r}: {e}") from e
+        name = spec
     try:
-        return Implementation(spec, importlib.import_module(spec))
-    except ImportError as e:
-        raise pytest.UsageError(f"--impl: cannot import {spec!r}: {e}") from e
+        in_force = conv.resolve(
+            getattr(module, "CONVENTIONS", None),
+            conventions if not isinstance(conventions, conv.Conventions) else None,
+            overrides,
+            where=f"{name}: ",
+        )
+    except conv.ConventionError as e:
+        raise pytest.UsageError(f"{e}") from None
+    if isinstance(conventions, conv.Conventions):
+        in_force = conventions
+    return Implementation(name, module, in_force, spec)
 
 
 class PlanEntry(NamedTuple):
-    """One implementation of an ``--impl-plan``: its spec, and its tests (None: all)."""
+    """One implementation of an ``--impl-plan``: its spec, its tests (None: all), and its
+    conventions (None: its module's)."""
 
     impl: str
     tests: frozenset[str] | None
+    conventions: str | dict | None = None
 
 
 def read_plan(path: str) -> dict[str, PlanEntry]:
@@ -159,7 +278,14 @@ def read_plan(path: str) -> dict[str, PlanEntry]:
             raise pytest.UsageError(
                 f'--impl-plan: {name!r}: "tests" must be a list of "file.py::test_name"'
             )
-        plan[name] = PlanEntry(entry["impl"], None if tests is None else frozenset(tests))
+        conventions = entry.get("conventions")
+        try:
+            if conventions is not None:
+                conv.resolve(conventions)
+        except conv.ConventionError as e:
+            raise pytest.UsageError(f"--impl-plan: {name!r}: {e}") from None
+        tests = None if tests is None else frozenset(tests)
+        plan[name] = PlanEntry(entry["impl"], tests, conventions)
     return plan
 
 
@@ -183,6 +309,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--impl-plan", metavar="FILE", help=plan_help)
     group.addoption(
+        "--conventions",
+        metavar="PRESET",
+        default=None,
+        help=f"judge the implementation by these conventions instead of the ones it declares "
+        f"(CONTRACT.md §7); presets: {', '.join(conv.PRESETS)}",
+    )
+    group.addoption(
+        "--convention",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help=f"override one convention (repeatable): {conv.help_text()}",
+    )
+    group.addoption(
         "--anchor-reports",
         default=os.environ.get("ANCHOR_REPORTS", "anchor-reports"),
         help="folder for the PNG drawings of failing examples ('' to disable; "
@@ -205,6 +345,13 @@ def pytest_configure(config: pytest.Config) -> None:
     reports = config.getoption("anchor_reports", "anchor-reports")
     asserts.REPORTS_DIR = Path(reports).resolve() if reports else None
     asserts.IMPL_SPEC = _resolved(config.getoption("impl", "jaximpl"))
+    preset = config.getoption("conventions", None)
+    overrides = tuple(config.getoption("convention", None) or ())
+    try:  # an unknown preset, key or value is a usage error, before anything runs
+        conv.resolve(None, preset, overrides, where="--conventions/--convention: ")
+    except conv.ConventionError as e:
+        raise pytest.UsageError(str(e)) from None
+    config._anchor_conventions = (preset, overrides)
     plan = config.getoption("impl_plan", None)
     config._anchor_plan = read_plan(plan) if plan else None
     config._anchor_plan_impls = {}
@@ -245,7 +392,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def get_implementation(config: pytest.Config) -> Implementation:
     if getattr(config, "_anchor_impl", None) is None:
-        config._anchor_impl = load_implementation(config.getoption("impl"))
+        preset, overrides = getattr(config, "_anchor_conventions", (None, ()))
+        config._anchor_impl = load_implementation(config.getoption("impl"), preset, overrides)
     return config._anchor_impl
 
 
@@ -253,18 +401,31 @@ def plan_implementation(config: pytest.Config, name: str) -> Implementation:
     """The implementation ``name`` of the ``--impl-plan``, loaded on first use."""
     impls = config._anchor_plan_impls
     if name not in impls:
-        loaded = load_implementation(config._anchor_plan[name].impl)
-        impls[name] = Implementation(name, loaded.module)
+        entry = config._anchor_plan[name]
+        preset, overrides = getattr(config, "_anchor_conventions", (None, ()))
+        declared = entry.conventions if entry.conventions is not None else preset
+        loaded = load_implementation(entry.impl, declared, overrides)
+        impls[name] = Implementation(name, loaded.module, loaded.conventions, loaded.spec)
     return impls[name]
+
+
+def _conventions_line(label: str, conventions: conv.Conventions) -> str:
+    presets = conventions.preset_names()
+    named = f" (preset {' = '.join(presets)})" if presets else ""
+    return f"anchor-box suite: conventions{label}: {conventions.describe()}{named}"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     plan = getattr(config, "_anchor_plan", None)
     if plan:
         lines = [f"anchor-box suite: implementation plan of {len(plan)}: {', '.join(plan)}"]
+        for name in plan:
+            impl = plan_implementation(config, name)
+            lines.append(_conventions_line(f" of {name}", impl.conventions))
     else:
         impl = get_implementation(config)
         lines = [f"anchor-box suite: implementation {impl.name} ({impl.path})"]
+        lines.append(_conventions_line("", impl.conventions))
     lines.append(f"anchor-box suite: hypothesis profile {settings.get_current_profile_name()}")
     try:
         import jax
@@ -286,3 +447,46 @@ def impl(request: pytest.FixtureRequest) -> Implementation:
     # parameter is set up again, and this line runs, whenever it changes).
     asserts.IMPL_SPEC = _resolved(request.config._anchor_plan[name].impl)
     return implementation
+
+
+def _item_implementation(item: pytest.Item) -> Implementation | None:
+    """The implementation a test item runs against (None if it does not use ``impl``)."""
+    if "impl" not in getattr(item, "fixturenames", ()):
+        return None
+    name = getattr(item, "callspec", None) and item.callspec.params.get("impl")
+    if name:
+        return plan_implementation(item.config, name)
+    return get_implementation(item.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    name = getattr(item, "originalname", item.name)
+    if item.path.name not in ARGUMENT_CHECK_FILES and not any(
+        part in name for part in ARGUMENT_CHECK_NAMES
+    ):
+        return
+    impl = _item_implementation(item)
+    if impl is not None and not getattr(impl.module, "CHECKS_ARGUMENTS", True):
+        pytest.skip(
+            f"{impl.name} does not check its arguments the contract's way (CONTRACT.md §6 is "
+            "this project's API, not a library convention)"
+        )
+
+
+@pytest.fixture(scope="session")
+def conventions(impl: Implementation) -> conv.Reading:
+    """The conventions the implementation under test is judged by (CONTRACT.md §7)."""
+    return conv.Reading(impl.conventions)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Note which conventions the test read: the conformance table says why a library departs
+    from the contract with them (``conventions_read`` in the JUnit XML)."""
+    conv.start_reading()
+    try:
+        yield
+    finally:
+        read = conv.stop_reading()
+        item.user_properties.append(("conventions_read", ",".join(read)))

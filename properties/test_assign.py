@@ -17,6 +17,14 @@ and must match the reference exactly; off the lattice the comparison is margin-a
 different lattice IoUs round to one float32, see :func:`lattice_iou`), not against the
 reference's output.
 
+Conventions (CONTRACT.md §7, the ``conventions`` fixture): the IoU's conventions (NaN for an
+empty union, an epsilon in the union, ``+1`` pixel widths) change ``J``; every law here is
+judged on the ``J`` of the declared conventions, and the map against the reference computed
+under them. A NaN in ``J`` is the largest entry for ``np.argmax`` (as for the chapter's
+``torch.argmax``) and fails every threshold comparison. The float32 alternative of
+:func:`lattice_iou` is ``J`` computed in float32 by the reference's own core
+(``laws.float32_iou``), which also covers an epsilon in the union (one more rounding).
+
 Shapes: ``G`` in {0, 1, 2, 5} and ``A`` in {0, 1, 2, 5, 13}, all from ``SIZE_BUCKETS`` (at
 most 4 x 5 = 20 shapes over the whole file, 12 of them with ``A, G > 0``, plus one for each
 explicit example of another shape; a jitted implementation compiles once for each).
@@ -28,10 +36,8 @@ import numpy as np
 from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
 
-import reference
-
 from .asserts import TOLERANCES, Call, assert_equal, check, fail
-from .laws import assign_from_iou, greedy_pairs, iou_matrix
+from .laws import assign_from_iou, float32_iou, greedy_pairs, iou_matrix
 from .strategies import (
     disjoint_matching_problems,
     dyadic_thresholds,
@@ -82,14 +88,16 @@ def assign_call(impl, gt: np.ndarray, anchors: np.ndarray, t: float) -> Call:
 # --- the contract, spelled out on an IoU matrix (for laws and for float32 ties) ----------------
 
 
-def lattice_iou(got: np.ndarray, gt: np.ndarray, anchors: np.ndarray, t: float) -> np.ndarray:
+def lattice_iou(
+    got: np.ndarray, gt: np.ndarray, anchors: np.ndarray, t: float, conventions
+) -> np.ndarray:
     """The ``J`` to judge ``got`` by on the lattice: the reference's float64 IoU, or its float32
-    rounding when that is what ``got`` follows (see :func:`assert_matches_contract_on_lattice`).
+    computation when that is what ``got`` follows (see :func:`assert_matches_contract_on_lattice`).
     """
-    jaccard = iou_matrix(gt, anchors)
+    jaccard = iou_matrix(gt, anchors, conventions)
     if len(gt) == 0 or np.array_equal(got, assign_from_iou(jaccard, t)):
         return jaccard
-    j32 = jaccard.astype(F32).astype(np.float64)
+    j32 = float32_iou(gt, anchors, conventions)
     return j32 if np.array_equal(got, assign_from_iou(j32, float(F32(t)))) else jaccard
 
 
@@ -114,23 +122,43 @@ def check_integer_map(got: np.ndarray, num_anchors: int, num_gt: int, call: Call
 
 
 def assert_matches_contract_on_lattice(
-    got: np.ndarray, gt: np.ndarray, anchors: np.ndarray, t: float, call: Call
+    got: np.ndarray, gt: np.ndarray, anchors: np.ndarray, t: float, call: Call, conventions
 ) -> None:
-    """``got`` equals the reference exactly, or the contract on the float32-rounded IoU.
+    """``got`` equals the reference exactly, or the contract on the float32 IoU.
 
     On the lattice the float32 IoU is the correctly rounded exact ratio, but two different
     ratios with large unions (up to 8 in area, 2**15 lattice units) can round to the same
     float32, a tie that the float64 reference does not see. A float32 implementation must then
-    break it by index: that is the contract applied to ``J.astype(float32)``.
+    break it by index: that is the contract applied to the float32 ``J``. With an epsilon in
+    the union (declared) nothing is exact: the comparison is the margin-aware one of
+    :func:`unexplained_assignment`.
     """
     __tracebackhide__ = True
-    expected = reference.assign_anchor_to_bbox(gt, anchors, None, t)
+    expected = conventions.reference.assign_anchor_to_bbox(gt, anchors, None, t)
     check_integer_map(got, len(anchors), len(gt), call)
-    if not np.array_equal(got, expected):
-        j32 = iou_matrix(gt, anchors).astype(F32)
-        if np.array_equal(got, assign_from_iou(j32, float(F32(t)))):
-            return
+    if np.array_equal(got, expected):
+        return
+    j32 = float32_iou(gt, anchors, conventions)
+    if len(gt) and np.array_equal(got, assign_from_iou(j32, float(F32(t)))):
+        return
+    if not conventions.exact_on_lattice:
+        check_explained(got, expected, gt, anchors, t, call, conventions)
+        return
     assert_equal(got, expected, call, what="assignment")
+
+
+def check_explained(got, expected, gt, anchors, t: float, call: Call, conventions) -> None:
+    """``got`` is the contract's map for an IoU matrix within ``IOU_TOL`` of the reference's."""
+    __tracebackhide__ = True
+    why = unexplained_assignment(got, iou_matrix(gt, anchors, conventions), t, IOU_TOL)
+    if why is not None:
+        fail(
+            f"assignment: got {got.tolist()}, expected {expected.tolist()}, and no IoU matrix "
+            f"within {IOU_TOL:g} of the reference's explains it: {why}",
+            call,
+            got=got,
+            expected=expected,
+        )
 
 
 # --- margin-aware comparison off the lattice ---------------------------------------------------
@@ -257,11 +285,11 @@ def unexplained_assignment(
 @example(problem=FLOAT32_TIE, t=0.25)
 @example(problem=(a32([]), a32([[0, 0, 1, 1]])), t=0.5)  # G = 0
 @example(problem=(a32([[0, 0, 1, 1]]), a32([])), t=0.5)  # A = 0
-def test_assign_matches_reference_on_lattice(impl, problem, t):
+def test_assign_matches_reference_on_lattice(impl, problem, t, conventions):
     """On the lattice with a dyadic threshold, the map equals the reference exactly."""
     gt, anchors = problem
     call = assign_call(impl, gt, anchors, t)
-    assert_matches_contract_on_lattice(call(), gt, anchors, t, call)
+    assert_matches_contract_on_lattice(call(), gt, anchors, t, call, conventions)
 
 
 @given(problem=matching_problems(GT_SIZES, ANCHOR_SIZES, lattice=False), t=FLOAT_THRESHOLDS)
@@ -283,7 +311,7 @@ def test_assign_matches_reference_on_lattice(impl, problem, t):
     problem=(a32([[0, 0, 1, 1]]), a32([[0, 0, 1, 1], [1, 1, 2, 2]])),
     t=2.831720443017264e-39,
 )
-def test_assign_matches_reference_off_lattice(impl, problem, t):
+def test_assign_matches_reference_off_lattice(impl, problem, t, conventions):
     """Off the lattice, the map equals the reference except where float32 rounding may decide.
 
     A differing map is accepted only if it is the contract's map for an IoU matrix within
@@ -294,18 +322,10 @@ def test_assign_matches_reference_off_lattice(impl, problem, t):
     call = assign_call(impl, gt, anchors, t)
     got = call()
     check_integer_map(got, len(anchors), len(gt), call)
-    expected = reference.assign_anchor_to_bbox(gt, anchors, None, t)
+    expected = conventions.reference.assign_anchor_to_bbox(gt, anchors, None, t)
     if np.array_equal(got, expected):
         return
-    why = unexplained_assignment(got, iou_matrix(gt, anchors), t, IOU_TOL)
-    if why is not None:
-        fail(
-            f"assignment: got {got.tolist()}, expected {expected.tolist()}, and no IoU matrix "
-            f"within {IOU_TOL:g} of the reference's explains it: {why}",
-            call,
-            got=got,
-            expected=expected,
-        )
+    check_explained(got, expected, gt, anchors, t, call, conventions)
 
 
 # --- laws ----------------------------------------------------------------------------------------
@@ -317,7 +337,7 @@ def test_assign_matches_reference_off_lattice(impl, problem, t):
     problem=(a32([[0, 0, 1, 1], [0, 0, 1, 0.75]]), a32([[0, 0, 1, 1], [1, 1, 2, 2]])),
     t=0.5,
 )
-def test_assign_every_ground_truth_owns_an_anchor(impl, problem, t):
+def test_assign_every_ground_truth_owns_an_anchor(impl, problem, t, conventions):
     """The greedy rounds give ``min(A, G)`` distinct ground truths an anchor each.
 
     Each greedy pick ``(a, g)`` survives in the result (``result[a] == g``), so at least
@@ -336,7 +356,7 @@ def test_assign_every_ground_truth_owns_an_anchor(impl, problem, t):
         f"min(A, G) = {need} greedy rounds give that many their own; got {got.tolist()}",
         call,
     )
-    jaccard = lattice_iou(got, gt, anchors, t)
+    jaccard = lattice_iou(got, gt, anchors, t, conventions)
     for a, g in greedy_pairs(jaccard):
         check(
             got[a] == g,
@@ -347,7 +367,7 @@ def test_assign_every_ground_truth_owns_an_anchor(impl, problem, t):
 
 
 @given(problem=matching_problems(GT_SIZES, ANCHOR_SIZES, lattice=True), t=dyadic_thresholds())
-def test_assign_below_threshold_only_by_greedy(impl, problem, t):
+def test_assign_below_threshold_only_by_greedy(impl, problem, t, conventions):
     """An anchor whose best IoU is below the threshold is assigned only as a greedy pick.
 
     At most ``min(A, G)`` such anchors are assigned, each to the ground truth of its pick.
@@ -359,7 +379,7 @@ def test_assign_below_threshold_only_by_greedy(impl, problem, t):
     if len(gt) == 0:
         check(np.all(got == -1), f"G = 0: every anchor must be -1, got {got.tolist()}", call)
         return
-    jaccard = lattice_iou(got, gt, anchors, t)
+    jaccard = lattice_iou(got, gt, anchors, t, conventions)
     picks = dict(greedy_pairs(jaccard))
     below = [a for a in range(len(anchors)) if jaccard[a].max() < t and got[a] >= 0]
     check(
@@ -386,7 +406,14 @@ def test_assign_below_threshold_only_by_greedy(impl, problem, t):
     problem=(a32([[0, 0, 1, 1]]), a32([[0, 0, 1, 1], [0, 0, 0.5, 0.5]])),
     t=0.25,
 )
-def test_assign_at_threshold_is_assigned(impl, problem, t):
+@example(  # two identical ground truths: greedy rounds take anchors 0 and 1; anchor 2 ties at
+    # IoU 0.5 >= 0.5 with both and takes the first (assign_ties_last_gt: the last). The examples
+    # drawn (derandomized from the test's source) stopped finding such a tie when the test began
+    # taking the conventions.
+    problem=(a32([[0, 0, 1, 1], [0, 0, 1, 1]]), a32([[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 0.5]])),
+    t=0.5,
+)
+def test_assign_at_threshold_is_assigned(impl, problem, t, conventions):
     """An anchor whose best IoU is ``>= iou_threshold`` is assigned: to its best ground truth
     (the lowest index on ties), unless a greedy round picked it, which overrides."""
     gt, anchors = problem
@@ -395,11 +422,11 @@ def test_assign_at_threshold_is_assigned(impl, problem, t):
     check_integer_map(got, len(anchors), len(gt), call)
     if len(gt) == 0:
         return
-    jaccard = lattice_iou(got, gt, anchors, t)
+    jaccard = lattice_iou(got, gt, anchors, t, conventions)
     picks = dict(greedy_pairs(jaccard))
     for a in range(len(anchors)):
         best = int(np.argmax(jaccard[a]))
-        if jaccard[a, best] < t:
+        if not jaccard[a, best] >= t:  # below, or NaN (declared empty_union=nan)
             continue
         want = picks.get(a, best)
         why = "its greedy pick" if a in picks else "its first best ground truth"
@@ -416,14 +443,14 @@ def test_assign_at_threshold_is_assigned(impl, problem, t):
     t=dyadic_thresholds(),
     data=st.data(),
 )
-def test_assign_permuting_ground_truths_permutes_labels(impl, problem, t, data):
+def test_assign_permuting_ground_truths_permutes_labels(impl, problem, t, data, conventions):
     """Permuting the ground-truth rows relabels the map: ``f(gt[p])[a] == p^-1[f(gt)[a]]``.
 
     Only on inputs without IoU ties anywhere in ``J`` (ties go to the lowest index, which a
     permutation moves): the strategy makes every IoU positive, so exact ties are rare.
     """
     gt, anchors = problem
-    jaccard = iou_matrix(gt, anchors)
+    jaccard = iou_matrix(gt, anchors, conventions)
     # No ties, in float64 or after rounding to float32 (what a float32 implementation sees).
     assume(len(np.unique(jaccard)) == len(np.unique(jaccard.astype(F32))) == jaccard.size)
     perm = np.asarray(data.draw(st.permutations(range(len(gt))), label="perm"), np.intp)
@@ -456,7 +483,7 @@ def test_assign_permuting_ground_truths_permutes_labels(impl, problem, t, data):
     problem=(a32([[0.5, 0, 1, 1], [1, 0, 1.5, 1]]), a32([[0.75, 0, 1.25, 1]])),
     t=0.25,
 )
-def test_assign_ties_go_to_lowest_index(impl, problem, t):
+def test_assign_ties_go_to_lowest_index(impl, problem, t, conventions):
     """At equal IoU the lowest index wins: step a takes the anchor's first best ground truth,
     a greedy round the first maximal entry in row-major order (lowest anchor, then lowest
     ground truth). The inputs have ties made on purpose (duplicated and mirrored boxes)."""
@@ -464,7 +491,7 @@ def test_assign_ties_go_to_lowest_index(impl, problem, t):
     call = assign_call(impl, gt, anchors, t)
     got = call()
     check_integer_map(got, len(anchors), len(gt), call)
-    jaccard = lattice_iou(got, gt, anchors, t)
+    jaccard = lattice_iou(got, gt, anchors, t, conventions)
     remaining = jaccard.copy()
     for rnd, (a, g) in enumerate(greedy_pairs(jaccard)):
         tied = np.argwhere(remaining == remaining[a, g])
@@ -491,7 +518,7 @@ def test_assign_ties_go_to_lowest_index(impl, problem, t):
                 f"expected the lowest, {int(tied[0])}, got {int(got[a])}",
                 call,
             )
-    assert_matches_contract_on_lattice(got, gt, anchors, t, call)
+    assert_matches_contract_on_lattice(got, gt, anchors, t, call, conventions)
 
 
 @given(
@@ -502,7 +529,7 @@ def test_assign_ties_go_to_lowest_index(impl, problem, t):
     problem=(a32([[0, 0, 0.5, 0.5], [1.5, 1.5, 2, 2]]), a32([[0, 0, 0.5, 0.5], [0, 0, 1, 1]])),
     t=0.5,
 )
-def test_assign_greedy_runs_at_zero_iou(impl, problem, t):
+def test_assign_greedy_runs_at_zero_iou(impl, problem, t, conventions):
     """A greedy round runs even when the largest remaining IoU is 0.
 
     Some ground truths overlap no anchor; when ``A >= G`` each of them still owns an anchor,
@@ -512,7 +539,7 @@ def test_assign_greedy_runs_at_zero_iou(impl, problem, t):
     call = assign_call(impl, gt, anchors, t)
     got = call()
     check_integer_map(got, len(anchors), len(gt), call)
-    jaccard = lattice_iou(got, gt, anchors, t)
+    jaccard = lattice_iou(got, gt, anchors, t, conventions)
     zero_gts = np.flatnonzero(jaccard.max(axis=0) == 0) if len(anchors) else []
     for a, g in greedy_pairs(jaccard):
         if g in zero_gts:
@@ -546,7 +573,7 @@ def _fewer_anchors(draw, lattice: bool = True):
     problem=(a32([[0, 0, 0.5, 1], [0, 0, 1, 1]]), a32([[0, 0, 1, 1]])),
     t=0.5,
 )
-def test_assign_greedy_runs_min_a_g_rounds(impl, problem, t):
+def test_assign_greedy_runs_min_a_g_rounds(impl, problem, t, conventions):
     """With fewer anchors than ground truths exactly ``A`` greedy rounds run.
 
     Every anchor is then a greedy pick, so every anchor is assigned, to ``A`` distinct ground
@@ -557,7 +584,7 @@ def test_assign_greedy_runs_min_a_g_rounds(impl, problem, t):
     call = assign_call(impl, gt, anchors, t)
     got = call()
     check_integer_map(got, len(anchors), len(gt), call)
-    picks = greedy_pairs(lattice_iou(got, gt, anchors, t))
+    picks = greedy_pairs(lattice_iou(got, gt, anchors, t, conventions))
     expected = np.full(len(anchors), -1, dtype=np.int64)
     for a, g in picks:
         expected[a] = g

@@ -14,6 +14,14 @@ threshold make every decision exact: class ids and row order must be the referen
 and boxes close. With float offsets only the laws that hold whatever the NMS decides are
 checked (every row is a distinct anchor: its decoded box, its confidence, its class or -1).
 
+Conventions (CONTRACT.md §7, the ``conventions`` fixture): detection runs NMS, so the declared
+suppression (``>=``), tie order and IoU decide which anchors are kept and in which order they
+come: the kept set is judged by NMS's laws under them, the kept rows by the declared visiting
+order, and the rows against the reference computed under them. Under the tie order "any" with
+equal confidences, or with an epsilon in the union (which takes the lattice's exactness away),
+the rows have no single answer and only the laws are checked. Steps 1, 4 and 5 (class ids, the
+suppressed rows by anchor index, the flip below ``pos_threshold``) do not depend on them.
+
 Shapes: ``(B, C+1, A)`` from ``BATCH_CLASSES`` x ``DETECTION_ANCHORS`` of
 ``strategies``: at most 12 shapes, so at most 12 compiles of a jitted detection.
 """
@@ -31,6 +39,9 @@ from .laws import check_kept_do_not_overlap, check_suppressed_have_suppressor
 from .strategies import DetectionProblem, detection_problems
 
 F32 = np.float32
+# Off exactness (an epsilon in the union), a decision whose IoU lies within this of the threshold
+# may go either way (the margin of test_nms.py).
+IOU_MARGIN = 2e-6
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -41,7 +52,7 @@ def det_call(impl, p: DetectionProblem, **override) -> Call:
     return Call(impl, "multibox_detection", **args)
 
 
-def expected_of(p: DetectionProblem, **override) -> np.ndarray:
+def expected_of(p: DetectionProblem, conventions, **override) -> np.ndarray:
     args = dict(
         cls_probs=p.cls_probs,
         offset_preds=p.offset_preds,
@@ -50,7 +61,18 @@ def expected_of(p: DetectionProblem, **override) -> np.ndarray:
         pos_threshold=p.pos_threshold,
     )
     args.update(override)
-    return reference.multibox_detection(*args.values())
+    return conventions.reference.multibox_detection(*args.values())
+
+
+def one_answer(p: DetectionProblem, conventions) -> bool:
+    """Whether the rows are determined: decisions exact (no epsilon in the union) and, under the
+    tie order "any", no two anchors of an image with equal confidence."""
+    if not conventions.exact_on_lattice:
+        return False
+    if conventions.nms_ties != "any":
+        return True
+    conf = p.cls_probs[:, 1:].max(axis=1)
+    return all(len(np.unique(c)) == len(c) for c in conf)
 
 
 def per_anchor(p: DetectionProblem, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,26 +114,52 @@ def _bipartite(compatible: np.ndarray) -> np.ndarray | None:
     return perm
 
 
-def _canonical(perm: np.ndarray, compatible: np.ndarray) -> np.ndarray:
-    """Rows that cannot be told apart get the lower anchor index first: while an earlier row
-    holds a higher anchor than a later one and the two could swap (each is compatible with
-    the other's anchor), swap them. Laws about anchor order then do not depend on which of
-    several equivalent matchings was found (identical anchors with equal confidences)."""
+def _canonical(
+    perm: np.ndarray, compatible: np.ndarray, kept: np.ndarray, ties: str = "lowest"
+) -> np.ndarray:
+    """Rows that cannot be told apart get anchors in the order the contract puts them: while two
+    rows hold anchors in the wrong order and could swap (each is compatible with the other's
+    anchor), swap them. Suppressed rows (class -1) take anchors by ascending index (step 4); a
+    kept row the anchor NMS visits first among equals (the lower index, or the higher under the
+    declared tie order "highest"; under "any", whichever leaves the suppressed rows in order).
+    Laws about anchor order then do not depend on which of several equivalent matchings was
+    found (identical anchors with equal confidences)."""
     out = perm.copy()
     n = len(out)
+
+    def inversions() -> int:  # pairs of suppressed rows out of anchor order
+        rest = out[~kept]
+        return int(np.triu(rest[:, None] > rest[None, :], 1).sum())
+
+    def wrong_order(r1: int, r2: int) -> bool:
+        a1, a2 = out[r1], out[r2]
+        if not kept[r1] or ties == "lowest":
+            return a1 > a2
+        if ties == "highest":
+            return a1 < a2
+        if kept[r2]:
+            return False  # "any": equal kept rows come in any order
+        before = inversions()  # "any": a kept row and a suppressed one swap if that sorts the rest
+        out[r1], out[r2] = a2, a1
+        better = inversions() < before
+        out[r1], out[r2] = a1, a2
+        return better
+
     changed = True
     while changed:
         changed = False
         for r1 in range(n):
             for r2 in range(r1 + 1, n):
                 a1, a2 = out[r1], out[r2]
-                if a1 > a2 and compatible[r1, a2] and compatible[r2, a1]:
+                if compatible[r1, a2] and compatible[r2, a1] and wrong_order(r1, r2):
                     out[r1], out[r2] = a2, a1
                     changed = True
     return out
 
 
-def rows_to_anchors(got: np.ndarray, p: DetectionProblem, call: Call) -> list[np.ndarray]:
+def rows_to_anchors(
+    got: np.ndarray, p: DetectionProblem, call: Call, ties: str = "lowest"
+) -> list[np.ndarray]:
     """Check that every image's rows are its anchors, each once, and return ``perm[b][r]``,
     the anchor of row ``r``.
 
@@ -158,7 +206,7 @@ def rows_to_anchors(got: np.ndarray, p: DetectionProblem, call: Call) -> list[np
             "twice, another not at all)",
             call,
         )
-        perms.append(_canonical(perm, compatible))
+        perms.append(_canonical(perm, compatible, got[b, :, 0] >= 0, ties))
     return perms
 
 
@@ -188,14 +236,17 @@ def rows_to_anchors(got: np.ndarray, p: DetectionProblem, call: Call) -> list[np
         exact=True,
     )
 )
-def test_multibox_detection_matches_reference(impl, p):
+def test_multibox_detection_matches_reference(impl, p, conventions):
     """Exact problems (lattice anchors, zero or lattice offsets, lattice probabilities with
     ties, dyadic NMS threshold): class ids and row order exactly the reference's, conf and
-    boxes close."""
+    boxes close. (Where the conventions leave several answers, the laws: see the docstring.)"""
     call = det_call(impl, p)
     got = call()
     check_shape(got, p, call)
-    expected = expected_of(p)
+    if not one_answer(p, conventions):
+        check_detection_laws(got, p, call, conventions)
+        return
+    expected = expected_of(p, conventions)
     assert_equal(got[..., 0], expected[..., 0], call, what="class ids (column 0)")
     assert_close(got[..., 2:], expected[..., 2:], call, what="boxes (columns 2-5), row order")
     assert_close(got[..., 1], expected[..., 1], call, what="confidences (column 1)")
@@ -239,16 +290,23 @@ IDENTICAL_ANCHORS = DetectionProblem(
 )
 
 
-@given(p=detection_problems(exact=True, pos_threshold=st.just(0.0)))
-@example(p=IDENTICAL_ANCHORS)
-def test_multibox_detection_kept_rows_first_in_descending_conf_order(impl, p):
-    """With ``pos_threshold = 0`` (nothing flipped), the rows with a class (the kept
-    anchors) come first, in NMS visiting order: descending confidence, equal confidences by
-    ascending anchor index."""
-    call = det_call(impl, p)
-    got = call()
-    check_shape(got, p, call)
-    perms = rows_to_anchors(got, p, call)
+def check_detection_laws(got: np.ndarray, p: DetectionProblem, call: Call, conventions) -> None:
+    """The laws that determine the rows when ``pos_threshold`` flips nothing, and what holds
+    whatever it flips: every row an anchor; kept rows first, in the declared visiting order;
+    the kept set NMS's choice under the conventions; suppressed rows by anchor index."""
+    __tracebackhide__ = True
+    perms = rows_to_anchors(got, p, call, conventions.nms_ties)
+    if p.pos_threshold > 0:
+        return  # flipped rows lose their class: kept and suppressed rows can no longer be told
+    check_kept_rows_first(got, p, perms, call, conventions.nms_ties)
+    check_suppressed_rows_by_index(got, perms, call)
+    check_kept_set_is_nms(got, p, perms, call, conventions)
+
+
+def check_kept_rows_first(got, p: DetectionProblem, perms, call: Call, ties: str) -> None:
+    """The rows with a class (the kept anchors) come first, in NMS visiting order: descending
+    confidence, equal confidences by ascending anchor index (by the declared tie order)."""
+    __tracebackhide__ = True
     for b, perm in enumerate(perms):
         conf, _, _ = per_anchor(p, b)
         kept = got[b, :, 0] >= 0
@@ -260,25 +318,20 @@ def test_multibox_detection_kept_rows_first_in_descending_conf_order(impl, p):
             call,
         )
         order = perm[:k]
-        key = list(zip(-conf[order], order, strict=True))
+        index = {"lowest": order, "highest": -order, "any": np.zeros_like(order)}[ties]
+        key = list(zip(-conf[order], index, strict=True))
         check(
             key == sorted(key),
             f"image {b}: the kept rows are anchors {order.tolist()} with confidences "
             f"{conf[order].tolist()}: expected descending confidence, equal confidences by "
-            "ascending anchor index",
+            f"{dict(lowest='ascending', highest='descending').get(ties, 'any')} anchor index",
             call,
         )
 
 
-@given(p=detection_problems(exact=True, pos_threshold=st.just(0.0)))
-@example(p=IDENTICAL_ANCHORS)
-def test_multibox_detection_suppressed_rows_follow_by_anchor_index(impl, p):
-    """With ``pos_threshold = 0``, after the kept rows come all other anchors by ascending
-    anchor index, with class -1."""
-    call = det_call(impl, p)
-    got = call()
-    check_shape(got, p, call)
-    perms = rows_to_anchors(got, p, call)
+def check_suppressed_rows_by_index(got, perms, call: Call) -> None:
+    """After the kept rows come all other anchors by ascending anchor index, with class -1."""
+    __tracebackhide__ = True
     for b, perm in enumerate(perms):
         cid = got[b, :, 0]
         k = int(np.argmax(cid < 0)) if (cid < 0).any() else len(cid)
@@ -297,22 +350,57 @@ def test_multibox_detection_suppressed_rows_follow_by_anchor_index(impl, p):
         )
 
 
-@given(p=detection_problems(exact=True, pos_threshold=st.just(0.0)))
-@example(p=IDENTICAL_ANCHORS)
-def test_multibox_detection_kept_set_is_nms_of_decoded_boxes(impl, p):
-    """With ``pos_threshold = 0``, the anchors with a class are NMS's choice on the decoded
-    boxes: no two have IoU > ``nms_threshold``, and every other anchor has IoU >
-    ``nms_threshold`` with one of them visited before it."""
-    call = det_call(impl, p)
-    got = call()
-    check_shape(got, p, call)
-    perms = rows_to_anchors(got, p, call)
+def check_kept_set_is_nms(got, p: DetectionProblem, perms, call: Call, conventions) -> None:
+    """No two kept anchors' decoded boxes overlap by a suppressing IoU, and every other anchor
+    overlaps one of them visited before it by one."""
+    __tracebackhide__ = True
+    t = p.nms_threshold
+    margin = 0.0 if conventions.exact_on_lattice else IOU_MARGIN
     for b, perm in enumerate(perms):
         conf, _, decoded = per_anchor(p, b)
         kept = perm[got[b, :, 0] >= 0]
         kept = kept[np.lexsort((kept, -conf[kept]))] if len(kept) else kept
-        check_kept_do_not_overlap(kept, decoded, p.nms_threshold, 0.0, call)
-        check_suppressed_have_suppressor(kept, decoded, conf, p.nms_threshold, 0.0, call)
+        check_kept_do_not_overlap(kept, decoded, t, margin, call, conventions)
+        check_suppressed_have_suppressor(kept, decoded, conf, t, margin, call, conventions)
+
+
+@given(p=detection_problems(exact=True, pos_threshold=st.just(0.0)))
+@example(p=IDENTICAL_ANCHORS)
+def test_multibox_detection_kept_rows_first_in_descending_conf_order(impl, p, conventions):
+    """With ``pos_threshold = 0`` (nothing flipped), the rows with a class (the kept
+    anchors) come first, in NMS visiting order: descending confidence, equal confidences by
+    ascending anchor index (or by the declared tie order)."""
+    call = det_call(impl, p)
+    got = call()
+    check_shape(got, p, call)
+    perms = rows_to_anchors(got, p, call, conventions.nms_ties)
+    check_kept_rows_first(got, p, perms, call, conventions.nms_ties)
+
+
+@given(p=detection_problems(exact=True, pos_threshold=st.just(0.0)))
+@example(p=IDENTICAL_ANCHORS)
+def test_multibox_detection_suppressed_rows_follow_by_anchor_index(impl, p, conventions):
+    """With ``pos_threshold = 0``, after the kept rows come all other anchors by ascending
+    anchor index, with class -1."""
+    call = det_call(impl, p)
+    got = call()
+    check_shape(got, p, call)
+    perms = rows_to_anchors(got, p, call, conventions.nms_ties)
+    check_suppressed_rows_by_index(got, perms, call)
+
+
+@given(p=detection_problems(exact=True, pos_threshold=st.just(0.0)))
+@example(p=IDENTICAL_ANCHORS)
+def test_multibox_detection_kept_set_is_nms_of_decoded_boxes(impl, p, conventions):
+    """With ``pos_threshold = 0``, the anchors with a class are NMS's choice on the decoded
+    boxes: no two have IoU > ``nms_threshold``, and every other anchor has IoU >
+    ``nms_threshold`` with one of them visited before it (``>=`` if declared, and the declared
+    IoU and tie order)."""
+    call = det_call(impl, p)
+    got = call()
+    check_shape(got, p, call)
+    perms = rows_to_anchors(got, p, call, conventions.nms_ties)
+    check_kept_set_is_nms(got, p, perms, call, conventions)
 
 
 @given(
@@ -364,7 +452,7 @@ def test_multibox_detection_batch_equals_per_image(impl, p):
 
 
 @given(p=detection_problems(exact=True), data=st.data())
-def test_multibox_detection_class_id_is_first_argmax_on_ties(impl, p, data):
+def test_multibox_detection_class_id_is_first_argmax_on_ties(impl, p, data, conventions):
     """Where several classes share the maximum probability, ``class_id`` is the first of them
     (minus 1 for the background row). With ``nms_threshold = 1`` and ``pos_threshold = 0``
     every anchor is kept, so the rows are all anchors in visiting order with their class."""
@@ -390,6 +478,13 @@ def test_multibox_detection_class_id_is_first_argmax_on_ties(impl, p, data):
     call = det_call(impl, q)
     got = call()
     check_shape(got, q, call)
+    if conventions.nms_suppress == ">=" or conventions.nms_ties != "lowest":
+        # Identical boxes suppress each other at 1, or equal confidences come in another order:
+        # the rows' anchors are found by matching, and a row's class must be its anchor's first
+        # argmax (rows_to_anchors checks it), in the declared visiting order.
+        perms = rows_to_anchors(got, q, call, conventions.nms_ties)
+        check_kept_rows_first(got, q, perms, call, conventions.nms_ties)
+        return
     for b in range(batch):
         conf, cls, _ = per_anchor(q, b)
         order = np.lexsort((np.arange(num_anchors), -conf))

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 import reference
 
 from .asserts import Call, assert_close, assert_equal, check, tolerance
-from .laws import assign_from_iou, iou_matrix
+from .laws import assign_from_iou, float32_iou
 from .strategies import anchors_1a4, label_batches, pad_labels
 
 F32 = np.float32
@@ -82,18 +82,19 @@ def check_shapes(got, batch: int, num_anchors: int, call: Call) -> None:
     )
 
 
-def image_assignments(anchors: np.ndarray, labels: np.ndarray) -> list[list[np.ndarray]]:
+def image_assignments(anchors: np.ndarray, labels: np.ndarray, conventions) -> list[list]:
     """Per image, the assignments a correct implementation may make (over the real rows).
 
-    The reference's, and, where they differ, the contract applied to the float32-rounded IoU
-    (two different lattice IoUs with large unions can round to the same float32, a tie that a
-    float32 implementation must break by index; see ``test_assign``).
+    The reference's (under the declared conventions), and, where they differ, the contract
+    applied to the float32 IoU (two different lattice IoUs with large unions can round to the
+    same float32, a tie that a float32 implementation must break by index; see
+    ``test_assign``).
     """
     out = []
     for image in labels:
         rows = image[image[:, 0] >= 0]
-        exact = reference.assign_anchor_to_bbox(rows[:, 1:], anchors[0], None, 0.5)
-        rounded = assign_from_iou(iou_matrix(rows[:, 1:], anchors[0]).astype(F32), 0.5)
+        exact = conventions.reference.assign_anchor_to_bbox(rows[:, 1:], anchors[0], None, 0.5)
+        rounded = assign_from_iou(float32_iou(rows[:, 1:], anchors[0], conventions), 0.5)
         out.append([exact] if np.array_equal(exact, rounded) else [exact, rounded])
     return out
 
@@ -111,13 +112,15 @@ def targets_from_assignment(anchors: np.ndarray, rows: np.ndarray, assigned: np.
     return offsets.reshape(-1), mask, classes
 
 
-def assert_matches_reference(got, anchors: np.ndarray, labels: np.ndarray, call: Call) -> None:
+def assert_matches_reference(
+    got, anchors: np.ndarray, labels: np.ndarray, call: Call, conventions
+) -> None:
     """Class labels and mask exactly as the reference's, offsets within ``TOLERANCES``."""
     __tracebackhide__ = True
     offsets, mask, classes = got
-    exp_offsets, exp_mask, exp_classes = reference.multibox_target(anchors, labels)
+    exp_offsets, exp_mask, exp_classes = conventions.reference.multibox_target(anchors, labels)
     tol = tolerance(offsets.dtype)
-    for b, choices in enumerate(image_assignments(anchors, labels)):
+    for b, choices in enumerate(image_assignments(anchors, labels, conventions)):
         if len(choices) == 1:
             continue
         rows = labels[b][labels[b][:, 0] >= 0]
@@ -152,12 +155,12 @@ def assert_matches_reference(got, anchors: np.ndarray, labels: np.ndarray, call:
 )  # fmt: skip
 @example(anchors=anc([[0, 0, 1, 1]] * 3), labels=np.zeros((3, 0, 5), F32))  # G = 0
 @example(anchors=np.zeros((1, 0, 4), F32), labels=lab([[[0, 0, 0, 1, 1], PAD]]))  # A = 0
-def test_multibox_target_matches_reference(impl, anchors, labels):
+def test_multibox_target_matches_reference(impl, anchors, labels, conventions):
     """Class labels and mask equal the reference's exactly; offsets within ``TOLERANCES``."""
     call = target_call(impl, anchors, labels)
     got = call()
     check_shapes(got, labels.shape[0], anchors.shape[1], call)
-    assert_matches_reference(got, anchors, labels, call)
+    assert_matches_reference(got, anchors, labels, call, conventions)
 
 
 # --- laws ----------------------------------------------------------------------------------------
@@ -227,7 +230,7 @@ def test_multibox_target_offsets_zero_where_unmasked(impl, anchors, labels):
     anchors=anc([[0, 0, 1, 1], [1, 1, 2, 2], [0, 1, 1, 2]]),
     labels=lab([[[2, 1, 1, 2, 2], PAD, [0, 0, 0, 1, 1], PAD, PAD]]),
 )
-def test_multibox_target_class_labels_are_class_plus_one(impl, anchors, labels):
+def test_multibox_target_class_labels_are_class_plus_one(impl, anchors, labels, conventions):
     """``class_labels[b, a]`` is the class of the row assigned to anchor ``a`` plus 1, or 0.
 
     The assignment is the contract's over the image's real rows (exact on the lattice).
@@ -236,7 +239,7 @@ def test_multibox_target_class_labels_are_class_plus_one(impl, anchors, labels):
     got = call()
     check_shapes(got, labels.shape[0], anchors.shape[1], call)
     classes = got[2]
-    for b, choices in enumerate(image_assignments(anchors, labels)):
+    for b, choices in enumerate(image_assignments(anchors, labels, conventions)):
         rows = labels[b][labels[b][:, 0] >= 0]
         wanted = [targets_from_assignment(anchors, rows, assigned)[2] for assigned in choices]
         if any(np.array_equal(classes[b], w) for w in wanted):
@@ -286,7 +289,7 @@ def _padded_batches(draw):
         lab([[PAD, [0, 0, 0, 1, 1], PAD, [1, 1, 1, 2, 2], PAD]]),
     ),
 )
-def test_multibox_target_ignores_padding(impl, anchors, batches):
+def test_multibox_target_ignores_padding(impl, anchors, batches, conventions):
     """Padding rows (class < 0), anywhere, with any coordinates (also NaN, infinite or
     inverted), change nothing: the result equals that of the labels without them."""
     unpadded, padded = batches
@@ -297,7 +300,7 @@ def test_multibox_target_ignores_padding(impl, anchors, batches):
     for i in (2, 1, 0):  # class labels, mask, then offsets: decisions first
         compare = assert_close if i == 0 else assert_equal
         compare(got[i], base[i], call, what=f"{OUTPUTS[i]} with padding rows vs without them")
-    assert_matches_reference(got, anchors, unpadded, call)
+    assert_matches_reference(got, anchors, unpadded, call, conventions)
 
 
 @given(
@@ -310,7 +313,7 @@ def test_multibox_target_ignores_padding(impl, anchors, batches):
     labels=lab([[PAD, PAD], [[0, 0, 0, 1, 1], PAD], [PAD, [1, 0, 0, 1, 1]]]),
     data=None,
 )
-def test_multibox_target_all_padding_images(impl, anchors, labels, data):
+def test_multibox_target_all_padding_images(impl, anchors, labels, data, conventions):
     """An image whose rows are all padding (or that has no rows) is all background: class 0,
     mask 0, offsets exactly 0, no NaN; the other images of the batch are unaffected."""
     if data is not None:  # turn a drawn subset of the images into all padding
@@ -333,4 +336,4 @@ def test_multibox_target_all_padding_images(impl, anchors, labels, data):
         assert_equal(classes[b], np.zeros(anchors.shape[1]), call, what=f"class_labels of {b}")
         assert_equal(mask[b], np.zeros(4 * anchors.shape[1]), call, what=f"mask of image {b}")
         assert_equal(offsets[b], np.zeros(4 * anchors.shape[1]), call, what=f"offsets of {b}")
-    assert_matches_reference(got, anchors, labels, call)
+    assert_matches_reference(got, anchors, labels, call, conventions)

@@ -18,6 +18,11 @@ magnitude of a box, first order in ``u``; ``exp`` and ``log`` within 1 ulp, i.e.
   ``3u |p| + 2u M_a + u |cx|``, the width ``exp(o_w / 5) w_a`` within
   ``(4u + u |o_w| / 5) w`` (the argument, exp, the product, ``w_a``), the corner ``u |corner|``.
 
+Conventions (CONTRACT.md §7): none changes the coding, but a declared ``xywh`` or ``cxcywh``
+box format hands the implementation boxes rounded by the conversion off the lattice; expected
+values are computed on the boxes as received (``conventions.reference``,
+``conventions.received``).
+
 Inputs: ``A`` from the size buckets (at most 9 shapes per function and test, so a jitted
 implementation compiles at most 9 times per function), anchors of positive extent, boxes on
 the lattice or off it (non-zero extents >= 2**-24, see ``offlattice_boxes``).
@@ -110,25 +115,25 @@ def _either_family(n=None):
     ),
     eps=1e-6,
 )
-def test_offset_boxes_matches_reference(impl, problem, eps):
+def test_offset_boxes_matches_reference(impl, problem, eps, conventions):
     """``offset_boxes`` is within its rounding bound of the reference, ``(A, 4)`` for every
     bucket of ``A`` (0 included)."""
     a, b = problem
     call = _encode(impl, a, b, eps)
     got = call()
-    expected = reference.offset_boxes(a, b, eps)
+    expected = conventions.reference.offset_boxes(a, b, eps)
     u = _unit_roundoff(got.dtype)
     assert_within(got, expected, coding_bound(a, b, expected, u), call, "offsets")
 
 
 @given(problem=_either_family(), data=st.data())
-def test_offset_inverse_matches_reference(impl, problem, data):
+def test_offset_inverse_matches_reference(impl, problem, data, conventions):
     """``offset_inverse`` is within its rounding bound of the reference, ``(A, 4)`` corners."""
     a, _ = problem
     o = data.draw(offset_preds(len(a)), label="offset_preds")
     call = Call(impl, "offset_inverse", anchors=a, offset_preds=o)
     got = call()
-    expected = reference.offset_inverse(a, o)
+    expected = conventions.reference.offset_inverse(a, o)
     u = _unit_roundoff(got.dtype)
     assert_within(got, expected, decoding_bound(a, o, expected, u), call, "decoded corners")
 
@@ -152,7 +157,7 @@ def test_offset_boxes_default_eps_is_1e_6(impl, problem):
 @example(
     problem=(np.array([[0, 0, 1, 1]], F32), np.array([[0.25, 0.25, 0.75, 1.5]], F32)), eps=1e-6
 )
-def test_round_trip_recovers_boxes_up_to_eps(impl, problem, eps):
+def test_round_trip_recovers_boxes_up_to_eps(impl, problem, eps, conventions):
     """``offset_inverse(a, offset_boxes(a, b, eps))`` is ``b`` grown by ``eps w_a / 2`` on each
     side in x and ``eps h_a / 2`` in y, up to rounding: decoding gives the centre back and the
     width ``exp(log(eps + w_b / w_a)) w_a = w_b + eps w_a`` (so the contract's "equals ``b`` up
@@ -168,9 +173,10 @@ def test_round_trip_recovers_boxes_up_to_eps(impl, problem, eps):
     call = Call(impl, "offset_inverse", anchors=a, offset_preds=encoded)
     got = call()
     u = _unit_roundoff(got.dtype)
-    ca = _center(a)
+    a_in, b_in = conventions.received("offset_boxes", a, b)
+    ca = _center(a_in)
     grow = eps * np.concatenate([-ca[:, 2:], ca[:, 2:]], axis=1) / 2
-    expected = b.astype(np.float64) + grow
+    expected = np.asarray(b_in, np.float64) + grow
     o = np.asarray(encoded, dtype=np.float64)
     cd = _center(expected)
     per_xy = (
@@ -238,7 +244,7 @@ def test_offset_boxes_is_scale_invariant(impl, problem, sx, sy):
     eps=1e-6,
     data=None,
 )
-def test_zero_width_boxes_give_finite_offsets(impl, problem, eps, data):
+def test_zero_width_boxes_give_finite_offsets(impl, problem, eps, data, conventions):
     """A box of zero width (or height) has size offset ``5 log(eps)``, finite, not ``-inf``:
     the ``eps`` inside the log is what keeps ``log(0)`` away."""
     a, b = problem
@@ -254,7 +260,8 @@ def test_zero_width_boxes_give_finite_offsets(impl, problem, eps, data):
     got = call()
     check(np.isfinite(got).all(), f"non-finite offsets for zero-width boxes: {got.tolist()}", call)
     zero = np.concatenate([np.zeros((len(b), 2), bool), (b[:, 2:] - b[:, :2]) == 0], axis=1)
-    expected = np.where(zero, 5 * math.log(eps), reference.offset_boxes(a, b, eps))
+    coded = conventions.reference.offset_boxes(a, b, eps)
+    expected = np.where(zero, 5 * math.log(eps), coded)
     u = _unit_roundoff(got.dtype)
     assert_within(
         got, expected, coding_bound(a, b, expected, u), call, "offsets (5 log(eps) for a zero side)"
@@ -262,7 +269,7 @@ def test_zero_width_boxes_give_finite_offsets(impl, problem, eps, data):
 
 
 @given(problem=_either_family(sizes(13, min_size=1)), eps=st.sampled_from(EPSILONS))
-def test_anchor_codes_itself_and_zero_decodes_to_anchor(impl, problem, eps):
+def test_anchor_codes_itself_and_zero_decodes_to_anchor(impl, problem, eps, conventions):
     """``offset_boxes(a, a, eps) == (0, 0, 5 log(1 + eps), 5 log(1 + eps))`` and
     ``offset_inverse(a, 0) == a`` (within rounding): known values, not from the reference."""
     a, _ = problem
@@ -278,4 +285,6 @@ def test_anchor_codes_itself_and_zero_decodes_to_anchor(impl, problem, eps):
     call = Call(impl, "offset_inverse", anchors=a, offset_preds=zeros)
     got = call()
     u = _unit_roundoff(got.dtype)
-    assert_within(got, a, decoding_bound(a, zeros, a, u), call, "anchors decoded from zero offsets")
+    (a_in,) = conventions.received("offset_inverse", a)
+    what = "anchors decoded from zero offsets"
+    assert_within(got, a_in, decoding_bound(a, zeros, a, u), call, what)

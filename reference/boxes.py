@@ -6,7 +6,8 @@ form. Everything here is float64.
 Each public function checks its arguments, then calls a check-free core that
 holds the arithmetic: :func:`corner_to_center`, :func:`center_to_corner`,
 :func:`area` and :func:`iou`. The other modules of the reference call these
-cores on arrays they have already checked.
+cores on arrays they have already checked. :func:`iou` also computes other
+libraries' IoU (:mod:`reference.rules`); the public functions never ask it to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
+from .rules import CONTRACT, Rules
 
 
 def box_corner_to_center(boxes) -> np.ndarray:
@@ -57,8 +59,18 @@ def area(b: np.ndarray) -> np.ndarray:
     return (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
 
 
-def iou(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
-    """Check-free core of :func:`box_iou`: ``(N, 4), (M, 4) -> (N, M)``."""
+def iou(b1: np.ndarray, b2: np.ndarray, rules: Rules = CONTRACT) -> np.ndarray:
+    """Check-free core of :func:`box_iou`: ``(N, 4), (M, 4) -> (N, M)``.
+
+    ``rules`` are the contract's unless a caller asks for another library's (CONTRACT.md §7):
+    ``+1`` pixel widths, an epsilon in the union, NaN for an empty union.
+    """
+    if rules.pixel_offset:
+        # Legacy pixel boxes: x2 and y2 are the last pixel's index, so every box reaches one
+        # pixel further. Widths and overlaps then both gain the offset, exactly as
+        # ``x2 - x1 + 1`` and ``min(x2) - max(x1) + 1`` do in that code.
+        grow = np.array([0.0, 0.0, rules.pixel_offset, rules.pixel_offset])
+        b1, b2 = b1 + grow, b2 + grow
     # Intersection rectangle of every pair, by broadcasting (N, 1) against (1, M).
     left = np.maximum(b1[:, None, 0], b2[None, :, 0])
     top = np.maximum(b1[:, None, 1], b2[None, :, 1])
@@ -66,8 +78,11 @@ def iou(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
     bottom = np.minimum(b1[:, None, 3], b2[None, :, 3])
     inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
     union = area(b1)[:, None] + area(b2)[None, :] - inter
-    # Two boxes of zero area have union 0: their IoU is 0 (d2l gives NaN, 0/0).
-    out = np.zeros_like(inter)
+    if rules.union_eps:  # Keras: inter / (union + eps), so no union is 0
+        union = union + rules.union_eps
+    # Two boxes of zero area have union 0: their IoU is 0 (d2l gives NaN, 0/0, as the rules
+    # nan_for_empty_union do).
+    out = np.full_like(inter, np.nan if rules.nan_for_empty_union else 0.0)
     np.divide(inter, union, out=out, where=union > 0)
     return out
 

@@ -11,15 +11,23 @@ import numpy as np
 from . import _validate as v
 from .boxes import iou
 from .coding import check_anchor_extent, encode
+from .rules import CONTRACT, Rules
 
 
-def assign(ground_truth: np.ndarray, anchors: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Check-free core of :func:`assign_anchor_to_bbox`: ``(G, 4), (A, 4) -> (A,)``."""
+def assign(
+    ground_truth: np.ndarray, anchors: np.ndarray, iou_threshold: float, rules: Rules = CONTRACT
+) -> np.ndarray:
+    """Check-free core of :func:`assign_anchor_to_bbox`: ``(G, 4), (A, 4) -> (A,)``.
+
+    ``rules`` (CONTRACT.md §7) change only the IoU. A NaN IoU (another library's empty union)
+    is the largest for ``np.argmax``, as for the chapter's ``torch.argmax``, and fails every
+    threshold comparison.
+    """
     num_anchors, num_gt = anchors.shape[0], ground_truth.shape[0]
     assigned = np.full(num_anchors, -1, dtype=np.int64)
     if num_gt == 0:
         return assigned
-    jaccard = iou(anchors, ground_truth)  # (A, G)
+    jaccard = iou(anchors, ground_truth, rules)  # (A, G)
 
     # a. Every anchor whose best IoU reaches the threshold takes its best
     #    ground truth (np.argmax returns the first maximum: lowest index on ties).

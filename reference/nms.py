@@ -1,7 +1,8 @@
 """Non-maximum suppression and the detection head's post-processing.
 
 :func:`greedy_nms` is the check-free core of ``nms``, which ``multibox_detection``
-runs once per image on the decoded boxes.
+runs once per image on the decoded boxes; it also runs other libraries' NMS
+(:mod:`reference.rules`), which the public functions never ask for.
 """
 
 from __future__ import annotations
@@ -11,13 +12,27 @@ import numpy as np
 from . import _validate as v
 from .boxes import iou
 from .coding import decode
+from .rules import CONTRACT, Rules
 
 
-def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Check-free core of :func:`nms`: ``(N, 4), (N,), threshold -> (K,)``."""
+def greedy_nms(
+    boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, rules: Rules = CONTRACT
+) -> np.ndarray:
+    """Check-free core of :func:`nms`: ``(N, 4), (N,), threshold -> (K,)``.
+
+    ``rules`` are the contract's unless a caller asks for another library's (CONTRACT.md §7):
+    suppression at ``IoU >= t``, equal scores visited highest index first or in an arbitrary
+    order, and the IoU's own rules.
+    """
     # Visit by descending score; equal scores by ascending index. Python's sort
     # is stable, so sorting the indices by -score keeps equal scores in index order.
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    if rules.ties == "lowest":
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    elif rules.ties == "highest":
+        order = sorted(reversed(range(len(scores))), key=lambda i: -scores[i])
+    else:  # "any" leaves the order open: here a fixed shuffle, neither lowest nor highest
+        shuffled = np.random.default_rng(len(scores)).permutation(len(scores))
+        order = sorted(shuffled.tolist(), key=lambda i: -scores[i])
     keep: list[int] = []
     suppressed = np.zeros(len(scores), dtype=bool)
     for i in order:
@@ -26,8 +41,13 @@ def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> n
         keep.append(i)
         # Suppress every box whose IoU with this kept box is strictly greater
         # than the threshold. A box with IoU exactly at the threshold survives,
-        # and so does one that merely touches (IoU 0) at threshold 0.
-        suppressed |= iou(boxes[i : i + 1], boxes)[0] > iou_threshold
+        # and so does one that merely touches (IoU 0) at threshold 0. A NaN IoU
+        # (another library's empty union) is neither, so it suppresses nothing.
+        overlap = iou(boxes[i : i + 1], boxes, rules)
+        if rules.suppress_at_threshold:
+            suppressed |= overlap[0] >= iou_threshold
+        else:
+            suppressed |= overlap[0] > iou_threshold
     return np.asarray(keep, dtype=np.int64)
 
 
