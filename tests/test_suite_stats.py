@@ -58,4 +58,4 @@ def test_unknown_command_is_a_usage_error():
         [sys.executable, "-m", "properties", "nonsense"], capture_output=True, text=True
     )
     assert proc.returncode == 2
-    assert "usage: python -m properties {stats}" in proc.stderr
+    assert "usage: python -m properties {stats,conformance}" in proc.stderr
