@@ -72,16 +72,17 @@ def floor_pairs(path: str | os.PathLike) -> set[tuple[str, str]]:
 
 
 def pytest_collection_modifyitems(config, items):
+    """With ``--bench-floors``, only the pairs the file names; without, every pair except
+    those of ``gate_only`` workloads."""
     path = config.getoption("--bench-floors")
-    if not path:
-        return
-    wanted = floor_pairs(path)
+    wanted = floor_pairs(path) if path else None
     keep, drop = [], []
     for item in items:
         spec = getattr(item, "callspec", None)
         if spec is not None and "case" in spec.params:
             w, c = spec.params["case"]
-            (keep if (w.id, c) in wanted else drop).append(item)
+            ok = (w.id, c) in wanted if wanted is not None else not w.gate_only
+            (keep if ok else drop).append(item)
         else:
             keep.append(item)
     if drop:
@@ -212,6 +213,9 @@ def run_benchmark(benchmark, bench_policy, request):
 
     def run(workload: wl.Workload, contender: str, prepared) -> None:
         policy = bench_policy
+        if prepared.cold:  # one pass, compiles included: nothing may warm it
+            _run_cold(benchmark, workload, contender, prepared, request)
+            return
         start, times = perf_counter(), []
         while not times or (
             perf_counter() - start < policy.warmup_s and len(times) < MAX_WARMUP_CALLS
@@ -227,21 +231,7 @@ def run_benchmark(benchmark, bench_policy, request):
         rounds = max(policy.min_rounds, min(policy.max_rounds, rounds))
         if t > SLOW_CALL_S:
             rounds = min(rounds, 3)
-        benchmark.group = workload.id
-        benchmark.extra_info.update(
-            op=workload.op,
-            workload=workload.id,
-            name=workload.name,
-            size=workload.size,
-            series=workload.series,
-            contender=contender,
-            device=prepared.device,
-            compile_s=prepared.compile_s,
-            compile_method=prepared.compile_method,
-            mode=request.config.getoption("--bench-mode"),
-            warmup_calls=len(times),
-            **prepared.notes,
-        )
+        _describe(benchmark, workload, contender, prepared, request, len(times))
         benchmark.pedantic(
             prepared.call,
             rounds=rounds,
@@ -251,6 +241,32 @@ def run_benchmark(benchmark, bench_policy, request):
         benchmark.extra_info.update(measure_memory(prepared.call, prepared.device))
 
     return run
+
+
+def _describe(benchmark, workload: wl.Workload, contender: str, prepared, request, warmup: int):
+    """The benchmark's group and ``extra_info``: what ran, where, and its compile time."""
+    benchmark.group = workload.id
+    benchmark.extra_info.update(
+        op=workload.op,
+        workload=workload.id,
+        name=workload.name,
+        size=workload.size,
+        series=workload.series,
+        contender=contender,
+        device=prepared.device,
+        compile_s=prepared.compile_s,
+        compile_method=prepared.compile_method,
+        mode=request.config.getoption("--bench-mode"),
+        warmup_calls=warmup,
+        **prepared.notes,
+    )
+
+
+def _run_cold(benchmark, workload: wl.Workload, contender: str, prepared, request) -> None:
+    """One timed call of a cold contender (it clears the JAX caches itself): one round."""
+    prepared.compile_method = "included in the timed call (cold pass)"
+    _describe(benchmark, workload, contender, prepared, request, 0)
+    benchmark.pedantic(prepared.call, rounds=1, iterations=1, warmup_rounds=0)
 
 
 # --------------------------------------------------------------------------- skips and JSON

@@ -13,7 +13,10 @@ keeping the chapter's structure:
   (one IoU row and one gather per kept box: O(N * kept));
 - ``multibox_detection``: a Python loop over images; per image a jitted decode
   (class argmax, ``offset_inverse``), a transfer to the host, the NumPy NMS and the
-  reordering, and one transfer of the stacked result back to the device.
+  reordering, and one transfer of the stacked result back to the device;
+- ``multibox_target_jit``: the chapter's whole ``multibox_target`` (its loop over the
+  images included) under one ``jax.jit``, as a JAX user would write it (the benchmarks'
+  ``d2l-jit`` contender; ``box_iou`` and ``multibox_prior`` are jitted whole already).
 
 It follows the contract (``CONTRACT.md``, §8), not the chapter, wherever the two
 differ, so that it computes the same thing as ``jaximpl`` and the reference: IoU 0
@@ -168,6 +171,11 @@ def multibox_target(anchors, labels):
         batch_mask.append(mask)
         batch_class_labels.append(class_labels)
     return jnp.stack(batch_offset), jnp.stack(batch_mask), jnp.stack(batch_class_labels)
+
+
+# The chapter's whole multibox_target, its Python loop over the images included, under one
+# jax.jit: what a JAX user writes (the loop is unrolled into one XLA program).
+multibox_target_jit = jax.jit(multibox_target)
 
 
 def _np_box_iou(boxes1, boxes2):

@@ -128,11 +128,12 @@ def test_multibox_target_matches_reference(seed):
     )
     labels[0, 4:, 0] = -1  # padding rows
     labels[1, :, 0] = -1  # an image with no ground truth at all
-    out = naive.multibox_target(anchors, labels)
     ref = reference.multibox_target(anchors, labels)
-    np.testing.assert_array_equal(np.asarray(out[2]), ref[2])
-    np.testing.assert_array_equal(np.asarray(out[1]), ref[1])
-    np.testing.assert_allclose(np.asarray(out[0]), ref[0], rtol=1e-4, atol=1e-4)
+    # The per-image loop (naive-d2l) and the whole function under one jit (d2l-jit).
+    for out in (naive.multibox_target(anchors, labels), naive.multibox_target_jit(anchors, labels)):
+        np.testing.assert_array_equal(np.asarray(out[2]), ref[2])
+        np.testing.assert_array_equal(np.asarray(out[1]), ref[1])
+        np.testing.assert_allclose(np.asarray(out[0]), ref[0], rtol=1e-4, atol=1e-4)
 
 
 def test_more_ground_truth_than_anchors():
@@ -167,6 +168,29 @@ def test_multibox_detection_matches_reference(seed):
     ref = reference.multibox_detection(probs, offs, anchors)
     np.testing.assert_array_equal(out[:, :, 0], ref[:, :, 0])
     np.testing.assert_allclose(out, ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_torchvision_detection_pipeline_matches_reference(seed):
+    """The ``torchvision`` contender of ``multibox_detection`` (decode in torch,
+    ``torchvision.ops.nms`` per image, the contract's row order) computes the reference's
+    detections: lattice anchors, offsets that move them, rows below ``pos_threshold``."""
+    torch = pytest.importorskip("torch")
+    tv = pytest.importorskip("torchvision")
+    from benchmarks.contenders import torch_detection
+
+    r = np.random.default_rng(seed)
+    a, c = 150, 4
+    anchors = lattice_boxes(r, a)[None]
+    logits = r.normal(0, 1, (2, c + 1, a))
+    probs = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+    probs[:, 1:, :10] = 0.005
+    offs = r.normal(0, 0.3, (2, 4 * a)).astype(np.float32)
+    args = [torch.from_numpy(x) for x in (probs, offs, anchors)]
+    out = torch_detection(tv, torch, *args, 0.5, 0.009999999).numpy()
+    ref = reference.multibox_detection(probs, offs, anchors)
+    np.testing.assert_array_equal(out[:, :, 0], ref[:, :, 0])
+    np.testing.assert_allclose(out, ref, atol=1e-5)
 
 
 def test_workload_generators_are_valid_and_fixed():

@@ -346,6 +346,7 @@ def nms_sorted(
     max_output_size: int,
     tile: int,
     chunk: int | None = None,
+    n_valid: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """The tiled NMS of a batch of images whose boxes are already in visiting order.
 
@@ -391,6 +392,8 @@ def nms_sorted(
         jnp.zeros((batch, size), dtype),
         jnp.full((batch, size), -1, jnp.int32),
     )
+    if n_valid is not None:  # tiles past the real boxes hold only padding
+        num_tiles = jnp.minimum(num_tiles, (n_valid + tile - 1) // tile)
     _, kept = lax.while_loop(
         lambda s: (s[0] < num_tiles) & jnp.any(s[1].count < max_output_size),
         one_tile,
@@ -405,19 +408,23 @@ def nms_sorted(
 
 
 def prepare(
-    boxes: jax.Array, scores: jax.Array, tile: int | None
+    boxes: jax.Array, scores: jax.Array, tile: int | None, n_valid: jax.Array | None = None
 ) -> tuple[jax.Array, jax.Array, int]:
     """Visiting order and padded coordinate-major sorted boxes, batched over leading dims.
 
     ``(..., N, 4), (..., N) -> (..., 4, Np), (..., Np), tile``: the tile is
     ``tile`` (default: :func:`default_blocks`), at most ``N`` rounded up to 8;
-    ``Np`` is ``N`` rounded up to whole tiles, the padding has index -1.
+    ``Np`` is ``N`` rounded up to whole tiles, the padding has index -1. With
+    ``n_valid`` (an int32 scalar, may be traced), the boxes from index ``n_valid``
+    on are padding too (a shape bucket): they come last, with index -1.
     """
     n = boxes.shape[-2]
     tile = min(default_blocks()[0] if tile is None else tile, -(-n // 8) * 8)
     n_pad = -(-n // tile) * tile
-    order = score_order(scores)
+    order = score_order(scores, n_valid)
     sorted_boxes = jnp.take_along_axis(boxes, order[..., None], axis=-2)
+    if n_valid is not None:
+        order = jnp.where(order < n_valid, order, -1)
     pad = [(0, 0)] * (boxes.ndim - 2)
     sorted_boxes = jnp.pad(jnp.swapaxes(sorted_boxes, -1, -2), [*pad, (0, 0), (0, n_pad - n)])
     order = jnp.pad(order, [*pad, (0, n_pad - n)], constant_values=-1)

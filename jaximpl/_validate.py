@@ -74,6 +74,38 @@ def as_array(
     return x
 
 
+def host_array(x: Any, name: str, ndim: int, last: int | None = None) -> np.ndarray:
+    """``x`` as a host NumPy array of its computation dtype, checked like :func:`as_array`.
+
+    For the eager entry points that pad to a shape bucket (:mod:`jaximpl._buckets`):
+    nothing here compiles, whatever the shape. ``x`` must be concrete.
+    """
+    if isinstance(x, jax.Array):
+        arr = np.asarray(x)
+    else:
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{name}: cannot be read as an array of numbers ({e})") from None
+    if not real_dtype(arr.dtype):
+        raise ValueError(
+            f"{name}: expected real numbers (integers or floats), got dtype {arr.dtype}"
+        )
+    arr = arr.astype(jax.dtypes.canonicalize_dtype(float_dtype(arr.dtype)), copy=False)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {tuple(arr.shape)}")
+    if last is not None and (arr.ndim == 0 or arr.shape[-1] != last):
+        raise ValueError(f"{name}: last dimension must be {last}, got shape {tuple(arr.shape)}")
+    return arr
+
+
+def host_check_boxes(arr: np.ndarray, name: str) -> None:
+    """Finite, ``x1 <= x2`` and ``y1 <= y2`` for every row of the host array ``arr`` (N, 4)."""
+    ok = np.isfinite(arr).all(axis=1) & (arr[:, 2] >= arr[:, 0]) & (arr[:, 3] >= arr[:, 1])
+    if not ok.all():
+        raise_bad_boxes(arr, name)
+
+
 @jax.jit
 def all_finite(x: jax.Array) -> jax.Array:
     return jnp.all(jnp.isfinite(x))
@@ -89,10 +121,15 @@ def check_finite(x: jax.Array, name: str, what: str = "values") -> None:
     """Raise unless every entry of a concrete ``x`` is finite (no-op on tracers)."""
     if not is_concrete(x) or x.size == 0 or bool(all_finite(x)):
         return
-    arr = np.asarray(x)
+    raise_non_finite(np.asarray(x), name, what)
+
+
+def raise_non_finite(arr: np.ndarray, name: str, what: str = "values") -> None:
+    """Raise naming the first non-finite entry of the host array ``arr`` (if any)."""
     bad = ~np.isfinite(arr)
-    where = tuple(int(i) for i in np.argwhere(bad)[0])
-    raise ValueError(f"{name}: non-finite {what} at index {where} ({arr[where]})")
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name}: non-finite {what} at index {where} ({arr[where]})")
 
 
 def check_corner_boxes(x: jax.Array, name: str, rows: jax.Array | None = None) -> None:
@@ -102,11 +139,12 @@ def check_corner_boxes(x: jax.Array, name: str, rows: jax.Array | None = None) -
     sel = jnp.ones(x.shape[:-1], bool) if rows is None else rows
     if bool(corner_boxes_ok(x, sel)):
         return
-    arr = np.where(np.asarray(sel)[..., None], np.asarray(x), 0.0)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name}: non-finite coordinates at index {where} ({arr[where]})")
+    raise_bad_boxes(np.where(np.asarray(sel)[..., None], np.asarray(x), 0.0), name)
+
+
+def raise_bad_boxes(arr: np.ndarray, name: str) -> None:
+    """Raise naming the first invalid box of the host array ``arr[..., 4]`` (if any)."""
+    raise_non_finite(arr, name, "coordinates")
     for axis, (lo, hi) in (("x", (0, 2)), ("y", (1, 3))):
         bad = arr[..., hi] < arr[..., lo]
         if bad.any():
@@ -117,20 +155,22 @@ def check_corner_boxes(x: jax.Array, name: str, rows: jax.Array | None = None) -
             )
 
 
-def boxes(x: Any, name: str) -> jax.Array:
-    """A valid ``(N, 4)`` array of corner boxes (values checked when concrete)."""
-    arr = as_array(x, name, ndim=2, last=4)
-    check_corner_boxes(arr, name)
+def boxes(x: Any, name: str, host: bool = False) -> jax.Array | np.ndarray:
+    """A valid ``(N, 4)`` array of corner boxes (values checked when concrete); ``host``:
+    checked on the host and returned as a NumPy array (see :func:`host_array`)."""
+    arr = host_array(x, name, ndim=2, last=4) if host else as_array(x, name, ndim=2, last=4)
+    (host_check_boxes if host else check_corner_boxes)(arr, name)
     return arr
 
 
-def anchors_1a4(x: Any, name: str = "anchors") -> jax.Array:
-    """The ``(1, A, 4)`` anchors of ``multibox_target`` / ``multibox_detection``, as ``(A, 4)``."""
-    arr = as_array(x, name, ndim=3, last=4)
+def anchors_1a4(x: Any, name: str = "anchors", host: bool = False) -> jax.Array | np.ndarray:
+    """The ``(1, A, 4)`` anchors of ``multibox_target`` / ``multibox_detection``, as ``(A, 4)``
+    (``host``: as in :func:`boxes`)."""
+    arr = host_array(x, name, ndim=3, last=4) if host else as_array(x, name, ndim=3, last=4)
     if arr.shape[0] != 1:
         raise ValueError(f"{name}: expected shape (1, A, 4), got {tuple(arr.shape)}")
     arr = arr[0]
-    check_corner_boxes(arr, name)
+    (host_check_boxes if host else check_corner_boxes)(arr, name)
     return arr
 
 

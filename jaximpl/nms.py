@@ -17,8 +17,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _validate as v
+from ._buckets import bucket, device_of, pad_rows
 from ._compile import CpuJit
 from ._core import decode, max_argmax
 from ._tiled import nms_sorted, prepare
@@ -44,6 +46,27 @@ def _nms_core(
 _nms_jit = CpuJit(_nms_core, static_argnames="max_output_size")
 
 
+def _nms_bucket_core(
+    boxes: jax.Array,
+    scores: jax.Array,
+    iou_threshold: jax.Array,
+    n_valid: jax.Array,
+    max_output_size: int,
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`_nms_core` of the first ``n_valid`` boxes of a shape bucket ``(Nb, 4), (Nb,)``:
+    the padding is visited last, never kept, and the loop stops at the last real box."""
+    if max_output_size == 0:
+        return jnp.zeros((0,), jnp.int32), jnp.int32(0)
+    sorted_boxes, order, tile = prepare(boxes[None], scores[None], None, n_valid)
+    idx, count = nms_sorted(
+        sorted_boxes, order, iou_threshold, max_output_size, tile, n_valid=n_valid
+    )
+    return idx[0], count[0]
+
+
+_nms_bucket_jit = CpuJit(_nms_bucket_core, static_argnames="max_output_size")
+
+
 def _keep_mask_core(boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Array) -> jax.Array:
     n = boxes.shape[0]
     idx, _ = _nms_core(boxes, scores, iou_threshold, n)
@@ -53,14 +76,34 @@ def _keep_mask_core(boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Arra
 _keep_mask_jit = CpuJit(_keep_mask_core)
 
 
-def _check_nms_args(boxes: Any, scores: Any, iou_threshold: Any):
-    b = v.boxes(boxes, "boxes")
-    s = v.as_array(scores, "scores", ndim=1)
-    v.check_finite(s, "scores")
+def _check_nms_args(boxes: Any, scores: Any, iou_threshold: Any, host: bool = False):
+    """The checked ``(N, 4), (N,), ()`` arguments of the NMS forms, of one dtype; ``host``:
+    checked on the host, boxes and scores as NumPy arrays (nothing compiles)."""
+    b = v.boxes(boxes, "boxes", host)
+    s = v.host_array(scores, "scores", ndim=1) if host else v.as_array(scores, "scores", ndim=1)
+    (v.raise_non_finite if host else v.check_finite)(s, "scores")
     v.same_length(b, "boxes", s, "scores")
     dtype = jnp.promote_types(b.dtype, s.dtype)
     t = v.threshold(iou_threshold, "iou_threshold", dtype)
     return b.astype(dtype), s.astype(dtype), t
+
+
+def _concrete(*args: Any) -> bool:
+    return all(v.is_concrete(x) for x in jax.tree_util.tree_leaves(args))
+
+
+def _bucketed_nms_args(boxes: Any, scores: Any, iou_threshold: Any):
+    """The checks of :func:`_check_nms_args` on the host, then boxes and scores padded to
+    their shape bucket (:mod:`jaximpl._buckets`): ``(Nb, 4), (Nb,), (), N``. Nothing here
+    compiles for a new ``N``. The padded scores are the lowest real score (visited after
+    every real box); the arrays go back to the input's device."""
+    b, s, t = _check_nms_args(boxes, scores, iou_threshold, host=True)
+    n = b.shape[0]
+    size = bucket(n)
+    device = device_of(boxes, scores)
+    padded_b = pad_rows(b, size)
+    padded_s = pad_rows(s, size, s.min() if n else 0)
+    return jax.device_put(padded_b, device), jax.device_put(padded_s, device), t, n
 
 
 def nms_padded(
@@ -82,12 +125,19 @@ def nms_padded(
     ``T`` (64 on CPU) and chains of length ``c``; memory O(N + T^2); it stops
     once ``max_output_size`` boxes are kept.
 
+    Called eagerly, the boxes are padded to the next power of two (at least 64;
+    :mod:`jaximpl._buckets`), so a stream of box counts compiles once per power of
+    two and ``max_output_size``, not once per count.
+
     Raises ``ValueError`` (when concrete) for invalid boxes, non-finite scores,
     mismatched lengths, a threshold outside ``[0, 1]`` or a bad
     ``max_output_size``. Jitted, no value check runs: NaN scores are visited
     last, boxes with NaN coordinates are always kept (IoU 0 with everything).
     """
     k = v.output_size(max_output_size)
+    if _concrete(boxes, scores, iou_threshold):  # eager: one program per shape bucket
+        b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
+        return _nms_bucket_jit(b, s, t, jnp.int32(n), max_output_size=k)
     b, s, t = _check_nms_args(boxes, scores, iou_threshold)
     return _nms_jit(b, s, t, max_output_size=k)
 
@@ -112,14 +162,20 @@ def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
     padding, so the result has a data-dependent length and this function cannot
     be jitted (use :func:`nms_padded` or :func:`nms_keep_mask` there).
     Complexity as :func:`nms_padded`. Raises ``ValueError`` for invalid input.
+
+    Shape buckets (:mod:`jaximpl._buckets`): the checks run on the host and the
+    boxes are padded there to the next power of two (at least 64), so a stream
+    of images with their own box counts compiles at most once per power of two
+    (the padding is never kept; the loop stops at the last real box).
     """
-    b, s, t = _check_nms_args(boxes, scores, iou_threshold)
-    if not (v.is_concrete(b) and v.is_concrete(s) and v.is_concrete(t)):
+    if not _concrete(boxes, scores, iou_threshold):
+        _check_nms_args(boxes, scores, iou_threshold)  # shape and dtype errors first
         raise TypeError(
             "nms returns a variable number of indices and cannot be traced; "
             "use nms_padded(..., max_output_size=N) or nms_keep_mask inside jit/vmap"
         )
-    idx, count = _nms_jit(b, s, t, max_output_size=b.shape[0])
+    b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
+    idx, count = _nms_bucket_jit(b, s, t, jnp.int32(n), max_output_size=b.shape[0])
     # Trimmed on the host: a slice on the device would compile once per kept count.
     return jax.device_put(jax.device_get(idx)[: int(count)], idx.sharding)
 
@@ -137,8 +193,14 @@ def _detection_core(
     anchors: jax.Array,
     nms_threshold: jax.Array,
     pos_threshold: jax.Array,
+    n_valid: jax.Array | None = None,
 ) -> jax.Array:
-    """``(B, C+1, A), (B, 4A), (A, 4), (), () -> (B, A, 6)``, no checks."""
+    """``(B, C+1, A), (B, 4A), (A, 4), (), () -> (B, A, 6)``, no checks.
+
+    With ``n_valid`` (a shape bucket), only the first ``n_valid`` anchors are real: the
+    others are never kept and come last, so rows ``[:, :n_valid]`` are the result of the
+    real anchors alone.
+    """
     batch, _, num_anchors = cls_probs.shape
     dtype = jnp.promote_types(cls_probs.dtype, jnp.promote_types(offset_preds.dtype, anchors.dtype))
     probs = cls_probs[:, 1:, :].astype(dtype)
@@ -150,10 +212,12 @@ def _detection_core(
     )
     if batch == 0 or num_anchors == 0:
         return jnp.zeros((batch, num_anchors, 6), dtype)
-    sorted_boxes, order, tile = prepare(boxes, conf, None)  # sorted over the whole batch
+    sorted_boxes, order, tile = prepare(boxes, conf, None, n_valid)  # the whole batch at once
 
     # All images advance together (see nms_sorted): (B, A), (B,).
-    keep_idx, count = nms_sorted(sorted_boxes, order, nms_threshold, num_anchors, tile)
+    keep_idx, count = nms_sorted(
+        sorted_boxes, order, nms_threshold, num_anchors, tile, n_valid=n_valid
+    )
     # Destination row of every anchor: kept ones at their selection position,
     # the others after them in ascending anchor order.
     rows = jnp.arange(batch)[:, None]
@@ -183,6 +247,58 @@ def _detection_core(
 _detection_jit = CpuJit(_detection_core)
 
 
+def _detection_args(cls_probs, offset_preds, anchors, nms_threshold, pos_threshold, host=False):
+    """The checked arguments of :func:`multibox_detection`: ``(B, C+1, A), (B, 4A), (A, 4)``
+    and the two thresholds; ``host``: checked on the host, the arrays as NumPy arrays."""
+    array = v.host_array if host else v.as_array
+    finite = v.raise_non_finite if host else v.check_finite
+    probs = array(cls_probs, "cls_probs", ndim=3)
+    finite(probs, "cls_probs")
+    if probs.shape[1] < 2:
+        raise ValueError(
+            "cls_probs: needs a background row and at least one class, "
+            f"got shape {tuple(probs.shape)}"
+        )
+    anc = v.anchors_1a4(anchors, "anchors", host)
+    offs = array(offset_preds, "offset_preds", ndim=2)
+    finite(offs, "offset_preds")
+    batch, num_anchors = probs.shape[0], probs.shape[2]
+    if anc.shape[0] != num_anchors:
+        raise ValueError(
+            f"anchors: {anc.shape[0]} anchors do not match cls_probs ({num_anchors} anchors)"
+        )
+    if offs.shape != (batch, 4 * num_anchors):
+        raise ValueError(
+            f"offset_preds: expected shape {(batch, 4 * num_anchors)}, got {tuple(offs.shape)}"
+        )
+    dtype = jnp.promote_types(probs.dtype, jnp.promote_types(offs.dtype, anc.dtype))
+    nms_t = v.threshold(nms_threshold, "nms_threshold", dtype)
+    pos_t = v.threshold(pos_threshold, "pos_threshold", dtype)
+    return probs, offs, anc, nms_t, pos_t
+
+
+def _bucketed_detection(*args):
+    """Eager :func:`multibox_detection`: the checks on the host, the anchors padded to their
+    shape bucket (:mod:`jaximpl._buckets`), the padding's rows trimmed on the host. A new
+    number of anchors compiles only when it opens a new bucket."""
+    probs, offs, anc, nms_t, pos_t = _detection_args(*args, host=True)
+    num_anchors = probs.shape[2]
+    size = bucket(num_anchors, per_octave=4)
+    pad = size - num_anchors
+    padded = (
+        np.pad(probs, ((0, 0), (0, 0), (0, pad))),
+        np.pad(offs, ((0, 0), (0, 4 * pad))),
+        pad_rows(anc, size),
+    )
+    device = device_of(*args[:3])
+    padded = [jax.device_put(a, device) for a in padded]
+    out = _detection_jit(*padded, nms_t, pos_t, jnp.int32(num_anchors))
+    host = jax.device_get(out)[:, :num_anchors]
+    if host.size and not np.isfinite(host).all():
+        raise ValueError("offset_preds: too large, the decoded boxes overflow")
+    return jax.device_put(host, out.sharding)
+
+
 def multibox_detection(
     cls_probs: Any,
     offset_preds: Any,
@@ -208,7 +324,10 @@ def multibox_detection(
     (O(A log A + A K) for ``K`` kept boxes, see :func:`nms_padded`); memory
     O(B A C + B T^2). ``jax.jit(multibox_detection)(cls_probs, offset_preds,
     anchors)`` works as it stands. ``B = 0`` or ``A = 0`` gives a ``(B, A, 6)``
-    empty result.
+    empty result. Called eagerly, the checks run on the host and the anchors are
+    padded there to a shape bucket (four per power of two, at least 64;
+    :mod:`jaximpl._buckets`): a new number of anchors compiles only when it opens
+    a new bucket.
 
     Raises ``ValueError`` (when concrete) for wrong shapes, non-finite values,
     invalid anchors, mismatched anchors/offsets, thresholds outside ``[0, 1]``,
@@ -217,29 +336,10 @@ def multibox_detection(
     ``conf = -inf``, class 0, then ``conf = 1 - (-inf) = inf``); a NaN offset
     gives a NaN box that is always kept (IoU 0 with everything).
     """
-    probs = v.as_array(cls_probs, "cls_probs", ndim=3)
-    v.check_finite(probs, "cls_probs")
-    if probs.shape[1] < 2:
-        raise ValueError(
-            "cls_probs: needs a background row and at least one class, "
-            f"got shape {tuple(probs.shape)}"
-        )
-    anc = v.anchors_1a4(anchors, "anchors")
-    offs = v.as_array(offset_preds, "offset_preds", ndim=2)
-    v.check_finite(offs, "offset_preds")
-    batch, num_anchors = probs.shape[0], probs.shape[2]
-    if anc.shape[0] != num_anchors:
-        raise ValueError(
-            f"anchors: {anc.shape[0]} anchors do not match cls_probs ({num_anchors} anchors)"
-        )
-    if offs.shape != (batch, 4 * num_anchors):
-        raise ValueError(
-            f"offset_preds: expected shape {(batch, 4 * num_anchors)}, got {tuple(offs.shape)}"
-        )
-    dtype = jnp.promote_types(probs.dtype, jnp.promote_types(offs.dtype, anc.dtype))
-    nms_t = v.threshold(nms_threshold, "nms_threshold", dtype)
-    pos_t = v.threshold(pos_threshold, "pos_threshold", dtype)
-    out = _detection_jit(probs, offs, anc, nms_t, pos_t)
+    if _concrete(cls_probs, offset_preds, anchors, nms_threshold, pos_threshold):
+        return _bucketed_detection(cls_probs, offset_preds, anchors, nms_threshold, pos_threshold)
+    args = _detection_args(cls_probs, offset_preds, anchors, nms_threshold, pos_threshold)
+    out = _detection_jit(*args)
     if v.is_concrete(out) and out.size and not bool(jnp.all(jnp.isfinite(out))):
         raise ValueError("offset_preds: too large, the decoded boxes overflow")
     return out

@@ -33,9 +33,11 @@ from jaximpl._order import (
     descending_key,
     order_by_rank,
     order_packed,
+    order_two_sorts,
     score_order,
 )
 from jaximpl._tiled import nms_sorted, prepare
+from properties.test_jittable import count_compiles
 
 F32 = np.float32
 THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -189,10 +191,12 @@ def near_ties(rng: np.random.Generator, groups: list[int]) -> np.ndarray:
 
 @jax.jit
 def all_orders(scores: jax.Array) -> jax.Array:
-    """``score_order`` and, on the same keys, the packed sort and the rank search (which
-    ``score_order`` takes only for rows longer than ``SMALL_N``): ``(3, R, N)``."""
+    """``score_order`` and, on the same keys, the packed sort, the rank search and the two
+    sorts (which ``score_order`` takes only for rows longer than ``SMALL_N``): ``(4, R, N)``."""
     key = descending_key(scores.reshape(-1, scores.shape[-1]))
-    return jnp.stack([score_order(scores), order_packed(key), order_by_rank(key)])
+    return jnp.stack(
+        [score_order(scores), order_packed(key), order_by_rank(key), order_two_sorts(key)]
+    )
 
 
 @pytest.mark.parametrize("groups", [[1] * 40, [2] * 30, [3, 4] * 12, [5, 6, 7, 8] * 6, [12, 3, 2]])
@@ -209,7 +213,8 @@ def test_score_order_runs_of_nearly_equal_scores(groups, extra):
     scores = np.stack([r[:n] for r in rows])
     scores[1, :3] = [np.nan, -0.0, 0.0]
     expected = np.stack([visiting_order(r) for r in scores])
-    for name, got in zip(("score_order", "packed", "rank"), all_orders(scores), strict=True):
+    names = ("score_order", "packed", "rank", "two sorts")
+    for name, got in zip(names, all_orders(scores), strict=True):
         assert np.array_equal(np.asarray(got), expected), name
 
 
@@ -222,6 +227,93 @@ def test_score_order_short_rows_and_ties(n):
         expected = visiting_order(scores.astype(F32))
         for got in all_orders(scores.astype(F32)[None]):
             assert np.array_equal(np.asarray(got)[0], expected)
+
+
+@jax.jit
+def padded_orders(scores: jax.Array, n_valid: jax.Array) -> jax.Array:
+    """``score_order`` with only the first ``n_valid`` scores real, and the sorts the shape
+    buckets take beyond ``SMALL_N`` on its padded keys (the largest real one)."""
+    key = descending_key(scores.reshape(-1, scores.shape[-1]))
+    real = jnp.arange(scores.shape[-1]) < n_valid
+    top = jnp.max(jnp.where(real, key, jnp.iinfo(jnp.int32).min), axis=1, keepdims=True)
+    key = jnp.where(real, key, top)
+    return jnp.stack(
+        [score_order(scores, n_valid), order_two_sorts(key), order_by_rank(key, n_valid)]
+    )
+
+
+@pytest.mark.parametrize("n_valid", [0, 1, 37, 64])
+def test_score_order_with_padding(n_valid):
+    """A shape bucket's padding (indices from ``n_valid`` on, any values: NaN, larger or
+    equal scores) comes last in index order, and the real scores (runs of near ties) are
+    in the contract's visiting order, in every sort the buckets take."""
+    rng = np.random.default_rng(n_valid)
+    real = near_ties(rng, [3, 1, 4, 2, 8, 1, 5] * 3)[:n_valid]
+    padding = np.concatenate([[np.nan, 2.0, 1.0], np.full(61, real.min() if n_valid else 0.5)])
+    scores = np.concatenate([real, padding])[:64].astype(F32)[None]
+    expected = np.concatenate([visiting_order(real), np.arange(n_valid, 64)])
+    names = ("score_order", "two sorts", "rank")
+    for name, got in zip(names, padded_orders(scores, n_valid), strict=True):
+        assert np.array_equal(np.asarray(got)[0], expected), name
+
+
+# ------------------------------------------------------------------ shape buckets
+
+
+def _bucketed_and_unpadded(boxes, scores, t):
+    """Eager ``nms`` (padded to its bucket) and the unpadded jitted core on the same input."""
+    eager = np.asarray(jaximpl.nms(boxes, scores, t))
+    idx, count = jaximpl.nms_padded_jit(
+        jnp.asarray(boxes), jnp.asarray(scores), jnp.float32(t), len(scores)
+    )
+    return eager, np.asarray(idx)[: int(count)]
+
+
+@pytest.mark.parametrize("n", [63, 65, SMALL_N + 7])
+def test_bucketed_nms_equals_unpadded(n):
+    """The eager ``nms`` pads to a shape bucket (64, 128, 512 boxes here; the packed sort
+    in the last): the result equals the unpadded kernel's and the reference's, with ties (many
+    equal scores, the padding's score among them), long chains and every threshold; the
+    padded boxes (zeros: IoU 0 with everything, they would be kept) never appear."""
+    rng = np.random.default_rng(n)
+    problems = [
+        (lattice_boxes(rng, n, 64), (rng.integers(0, 8, n) / 8).astype(F32)),
+        (chain_boxes(n), np.linspace(1, 0, n, dtype=F32)),
+    ]
+    for boxes, scores in problems:
+        for t in THRESHOLDS:
+            want = reference.nms(boxes, scores, t)
+            eager, unpadded = _bucketed_and_unpadded(boxes, scores, t)
+            assert np.array_equal(eager, want), t
+            assert np.array_equal(unpadded, want), t
+
+
+def test_nms_compiles_once_per_bucket():
+    """A stream of box counts compiles the NMS once per bucket (65 to 128 boxes: one
+    program, where compiling per count would make 4), checks included."""
+    rng = np.random.default_rng(3)
+    with count_compiles() as events:
+        for n in (70, 99, 128, 101):
+            jaximpl.nms(random_boxes(rng, n), rng.random(n).astype(F32), 0.5)
+    assert len([e for e in events if "nms" in e]) <= 1, events
+    assert len(events) <= 3, events  # the threshold's and count's conversions at most
+
+
+def test_detection_buckets_equal_unpadded_and_compile_once():
+    """The eager ``multibox_detection`` pads the anchors to a bucket (four per power of
+    two: 65 to 80 anchors share one): the three anchor counts compile one program, and
+    each result is the reference's, exactly (lattice anchors, zero offsets, probabilities
+    in quarters: ties in the class maximum and in the NMS order), with no padded row."""
+    rng = np.random.default_rng(13)
+    problems = []
+    for a in (66, 80, 71):
+        probs = (rng.integers(0, 4, (2, 3, a)) / 4).astype(F32)
+        problems.append((probs, np.zeros((2, 4 * a), F32), lattice_boxes(rng, a, 64)[None]))
+    with count_compiles() as events:
+        results = [jaximpl.multibox_detection(*p) for p in problems]
+    assert len([e for e in events if "detection" in e]) <= 1, events
+    for got, p in zip(results, problems, strict=True):
+        assert np.array_equal(np.asarray(got), reference.multibox_detection(*p))
 
 
 # ------------------------------------------------------------------ large indices
@@ -367,28 +459,29 @@ def _cache_sizes() -> tuple[int, int]:
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="COMPILER_OPTIONS are for XLA:CPU")
 def test_entry_points_compile_with_the_cpu_options_at_top_level_only():
-    """Called eagerly, NMS and detection compile and run with ``COMPILER_OPTIONS`` (one new
-    program each: shapes no other test uses, 6 boxes); inside a caller's jit, the plain
-    jits (JAX rejects compiler options on a nested jit)."""
+    """Called eagerly, NMS and detection compile and run with ``COMPILER_OPTIONS`` (never a
+    plain program; at most one new program each: ``nms_keep_mask`` on 6 boxes is a shape no
+    other test uses, the others' shape buckets may be compiled already); inside a caller's
+    jit, the plain jits (JAX rejects compiler options on a nested jit)."""
     rng = np.random.default_rng(11)
     boxes, scores = random_boxes(rng, 6), rng.random(6).astype(F32)
     probs = rng.random((1, 3, 6)).astype(F32)
     offs = np.zeros((1, 24), F32)
     calls = [
-        (lambda b, s: jaximpl.nms_padded(b, s, 0.5, 4), (boxes, scores)),
-        (lambda b, s: jaximpl.nms_keep_mask(b, s, 0.5), (boxes, scores)),
-        (jaximpl.multibox_detection, (probs, offs, boxes[None])),
+        (lambda b, s: jaximpl.nms_keep_mask(b, s, 0.5), (boxes, scores), 1),
+        (lambda b, s: jaximpl.nms_padded(b, s, 0.5, 4), (boxes, scores), None),
+        (jaximpl.multibox_detection, (probs, offs, boxes[None]), None),
+        (lambda b, s: jaximpl.nms(b, s, 0.5), (boxes, scores), None),
     ]
-    for call, args in calls:
+    for call, args, new in calls:
         before = _cache_sizes()
         jax.block_until_ready(call(*args))
-        assert _cache_sizes() == (before[0] + 1, before[1])
-        # Traced arguments: the plain one, traced into the caller's program (no error).
-        jax.block_until_ready(jax.jit(call)(*args))
-        assert _cache_sizes()[0] == before[0] + 1
-    before = _cache_sizes()
-    jaximpl.nms(boxes, scores, 0.5)  # nms_padded with max_output_size = 6
-    assert _cache_sizes() == (before[0] + 1, before[1])
+        after = _cache_sizes()
+        assert after[1] == before[1] and after[0] - before[0] in ((new,) if new else (0, 1))
+        if call is not calls[-1][0]:  # nms cannot be traced
+            # Traced arguments: the plain one, traced into the caller's program (no error).
+            jax.block_until_ready(jax.jit(call)(*args))
+            assert _cache_sizes()[0] == after[0]
 
 
 # ------------------------------------------------------------------ devices and dtypes
