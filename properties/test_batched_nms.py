@@ -34,12 +34,13 @@ import reference
 
 from .asserts import Call, assert_equal, check
 from .laws import visiting_rank
-from .strategies import lattice_translations, sizes
-from .strategies_detector import (
+from .strategies import (
     BatchedNmsProblem,
     batched_nms_problems,
     class_labels,
+    lattice_translations,
     padded_batches,
+    sizes,
 )
 from .test_nms import IOU_MARGIN, check_indices
 
