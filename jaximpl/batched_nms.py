@@ -9,10 +9,11 @@ wrong for negative coordinates and large offsets, PITFALLS.md "Beyond the chapte
 
 Shapes are static, class counts and sizes are not, so the segments go to two kinds of rows:
 
-- *short* rows: ``rows_short`` rows of ``len_short`` boxes (sized from ``N`` so that
-  ``rows_short * len_short`` is about ``SHORT_SLACK * N`` per image) hold every segment of
-  at most ``len_short`` boxes, ``rows_short`` segments per pass of a ``lax.while_loop``
-  (one pass for up to ``SHORT_ROWS`` classes an image: 80 COCO classes take one);
+- *short* rows: ``B * rows_short`` rows of ``len_short`` boxes (sized from ``N`` so that
+  ``rows_short * len_short`` is about ``SHORT_SLACK * N``) hold every segment of at most
+  ``len_short`` boxes, as many segments per pass of a ``lax.while_loop`` (one pass for up
+  to ``SHORT_ROWS`` classes an image: 80 COCO classes take one; images of up to
+  ``SHORT_ROWS`` boxes always take one, without the loop);
 - *long* rows: ``B`` rows of all ``N`` boxes hold the longer segments (at most
   ``N / len_short`` an image), ``B`` per pass.
 
@@ -24,7 +25,7 @@ on ``max_output_size``, so eagerly it compiles once per shape, and a new
 Time: one sort of the boxes by (candidate, class, visiting order), O(N log N), then the
 kernel on each pass: O(L K_c) per segment of ``L`` boxes, ``K_c`` kept (see
 :mod:`jaximpl._tiled`), plus O(B N) per pass to lay out the rows. Memory
-O(B N SHORT_SLACK).
+O(SHORT_SLACK B N).
 """
 
 from __future__ import annotations
@@ -54,18 +55,28 @@ def _round_up(x: int, m: int) -> int:
 
 
 def plan(n: int) -> tuple[int, int, int]:
-    """``(tile, rows_short, len_short)`` for images of ``n >= 1`` boxes (static)."""
+    """``(tile, rows_short, len_short)`` for images of ``n >= 1`` boxes (static): short rows
+    per image (at most ``SHORT_ROWS``, at least one per box for up to that many boxes, so
+    that small images take one pass) and their length."""
     tile = min(default_blocks()[0], _round_up(n, 8))
     rows = min(n, SHORT_ROWS)
     length = min(_round_up(-(-SHORT_SLACK * n // rows), tile), _round_up(n, tile))
     return tile, rows, length
 
 
+# Longer scans run as lax.associative_scan: O(n) work in O(log n) vectorised steps, 5x
+# faster than XLA:CPU's cumulative ops on 20,000 entries; shorter ones (where neither
+# matters) as those ops, which compile in less time.
+ASSOCIATIVE_FROM = 1024
+_CUMULATIVE = {jnp.add: lax.cumsum, jnp.maximum: lax.cummax, jnp.minimum: lax.cummin}
+
+
 def _scan(op, x: jax.Array, axis: int = -1, reverse: bool = False) -> jax.Array:
-    """Inclusive scan (``jnp.cumsum``, ``lax.cummax``, ...) as ``lax.associative_scan``:
-    O(n) work in O(log n) vectorised steps; XLA:CPU's own cumulative ops were 5x slower
-    on 20,000 entries."""
-    return lax.associative_scan(op, x, reverse=reverse, axis=axis)
+    """Inclusive scan of ``op`` (``jnp.add``, ``jnp.maximum`` or ``jnp.minimum``) along
+    ``axis``."""
+    if x.shape[axis] >= ASSOCIATIVE_FROM:
+        return lax.associative_scan(op, x, reverse=reverse, axis=axis)
+    return _CUMULATIVE[op](x, axis=axis % x.ndim, reverse=reverse)
 
 
 def class_keys(classes: jax.Array) -> jax.Array:
@@ -162,6 +173,8 @@ def _pass_rows(
         keep = keep.at[jnp.where(kept >= 0, kept, total).reshape(-1)].set(True, mode="drop")
         return first + rows, keep
 
+    if rows >= keep.shape[0]:  # room for every box in a segment of its own: one pass
+        return one_pass((jnp.int32(0), keep))[1]
     return lax.while_loop(lambda s: s[0] < count, one_pass, (jnp.int32(0), keep))[1]
 
 
@@ -179,7 +192,11 @@ def _keep_core(
     batch, n = scores.shape
     if batch == 0 or n == 0:
         return jnp.zeros((batch, n), bool), jnp.zeros((batch, n), jnp.int32)
-    tile, rows_short, len_short = plan(n) if layout is None else layout
+    if layout is None:
+        tile, rows_short, len_short = plan(n)
+        rows_short *= batch  # the segments of every image share a pass
+    else:
+        tile, rows_short, len_short = layout
     len_long = _round_up(n, tile)
     order = score_order(scores)  # (B, N): the visiting order
     idx, pos, size, first = _segments(order, classes, cand)
