@@ -545,3 +545,53 @@ for _op in wl.LOSS_OPS:
     _PREPARERS[(_op, wl.REFERENCE)] = _ref_loss(_op)
     _PREPARERS[(_op, wl.TORCHVISION)] = _tv_loss(_op)
     _PREPARERS[(_op, wl.TORCHVISION_CUDA)] = _tv_loss(_op, cuda=True)
+
+
+# --------------------------------------------------------------------------- class-aware NMS
+# CONTRACT.md §3.2: jaximpl's static twin on one image (max_output_size = N, the full
+# result), the reference's per-class loop, torchvision.ops.batched_nms.
+
+
+def _jax_batched_nms(inp):
+    jnp = _jax().numpy
+    f = _need(jaximpl_module(), "batched_nms_padded")
+    boxes, scores, idxs = _device_put(inp["boxes"][None], inp["scores"][None], inp["idxs"][None])
+    n = int(boxes.shape[1])
+    thr = jnp.float32(inp["iou_threshold"])
+
+    def batched_all(b, s, c, t):
+        return f(b, s, c, t, n)
+
+    p = _aot(batched_all, boxes, scores, idxs, thr, options=_jaximpl_options())
+    p.notes["kept"] = int(p.call()[1][0])
+    return p
+
+
+def _ref_batched_nms(inp):
+    f = _need(_reference(), "batched_nms")
+    boxes, scores = _f64(inp["boxes"], inp["scores"])
+    idxs, t = inp["idxs"].astype(np.int64), inp["iou_threshold"]
+    p = Prepared(lambda: f(boxes, scores, idxs, t))
+    p.notes["kept"] = len(p.call())
+    return p
+
+
+def _tv_batched_nms(inp, cuda=False):
+    torch, tv = _torch(cuda)
+    dev = "cuda" if cuda else "cpu"
+    idxs = inp["idxs"].astype(np.int64)
+    tensors = [torch.from_numpy(a).to(dev) for a in (inp["boxes"], inp["scores"], idxs)]
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+
+    def call():
+        out = tv.ops.batched_nms(*tensors, float(inp["iou_threshold"]))
+        sync()
+        return out
+
+    return Prepared(call, device=f"torch:{dev}", notes={"kept": int(call().shape[0])})
+
+
+_PREPARERS[("batched_nms", wl.JAXIMPL)] = _jax_batched_nms
+_PREPARERS[("batched_nms", wl.REFERENCE)] = _ref_batched_nms
+_PREPARERS[("batched_nms", wl.TORCHVISION)] = _tv_batched_nms
+_PREPARERS[("batched_nms", wl.TORCHVISION_CUDA)] = lambda inp: _tv_batched_nms(inp, cuda=True)

@@ -479,3 +479,12 @@ def plot(run: Run, path: str | Path, title: str | None = None) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+# --- class-aware NMS (CONTRACT.md §3.2, issue 11): the targets and the plot's axis ----------
+TARGETS.extend(
+    (f"batched_nms/{kind}-{n}x{wl.BATCHED_CLASSES}", wl.TORCHVISION, 2.0,
+     f"batched NMS >= 2x torchvision, {n:,} {kind} boxes x {wl.BATCHED_CLASSES} classes")
+    for kind in ("uniform", "clustered") for n in (5000, 20000)
+)  # fmt: skip
+X_LABELS["batched_nms"] = "boxes"

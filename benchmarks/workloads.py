@@ -312,3 +312,40 @@ def by_op(op: str) -> list[Workload]:
 def contenders_of(workload: Workload) -> tuple[str, ...]:
     """The contenders benchmarked on ``workload``: all of them, plus the probes on box_iou."""
     return ALL_CONTENDERS if workload.op == "box_iou" else CONTENDERS
+
+
+# --- class-aware NMS (CONTRACT.md §3.2, issue 11) -------------------------------------------
+#
+# ``batched_nms``: the NMS workloads above (same boxes and scores, threshold 0.5) with a class
+# per box, uniform in ``0..79`` (COCO's 80 classes) and independent of the box (seed + 1):
+# about N / 80 boxes a class, so each class is a sparse NMS of its own. jaximpl runs the
+# static twin on one image, ``batched_nms_padded(boxes[None], scores[None], idxs[None], 0.5,
+# max_output_size=N)``; torchvision ``torchvision.ops.batched_nms`` (its per-class loop at
+# these sizes, >= 4,000 boxes on CPU). Kept: reported as ``kept`` in each benchmark's notes.
+BATCHED_CLASSES = 80
+
+
+def with_classes(inputs: dict, seed: int, classes: int = BATCHED_CLASSES) -> dict:
+    n = len(inputs["scores"])
+    return {**inputs, "idxs": _rng(seed).integers(0, classes, n).astype(np.int32)}
+
+
+def _batched_nms_workloads() -> list[Workload]:
+    out = []
+    for kind, gen, seed in (("uniform", nms_uniform, 10), ("clustered", nms_clustered, 20)):
+        for n in (5000, 20000):
+            out.append(
+                Workload(
+                    "batched_nms",
+                    f"{kind}-{n}x{BATCHED_CLASSES}",
+                    n,
+                    (lambda g=gen, n=n, seed=seed: with_classes(g(n, seed), seed + 1)),
+                    series=kind,
+                    skip={NAIVE: "the d2l chapter has no class-aware NMS"},
+                )
+            )
+    return out
+
+
+WORKLOADS.extend(_batched_nms_workloads())
+BY_ID.update({w.id: w for w in WORKLOADS})

@@ -24,7 +24,8 @@ The detector operations of CONTRACT.md §3 (torchvision's names): :func:`box_con
 :class:`BoxCoder`, :class:`Matcher`, :func:`generalized_box_iou`, :func:`distance_box_iou`,
 :func:`complete_box_iou` and their ``*_loss`` functions (differentiable with ``jax.grad``),
 :func:`clip_boxes_to_image`, :func:`remove_small_boxes` (eager) and its static twin
-:func:`remove_small_boxes_keep_mask`.
+:func:`remove_small_boxes_keep_mask`, :func:`batched_nms` (class-aware NMS, eager) and its
+static twin :func:`batched_nms_padded` (a batch of images, jittable).
 
 :data:`COMPILER_OPTIONS` are the XLA options the NMS and detection entry points
 compile with on CPU; pass them to your own top-level ``jax.jit`` around those
@@ -33,6 +34,7 @@ compile with on CPU; pass them to your own top-level ``jax.jit`` around those
 
 from ._compile import COMPILER_OPTIONS
 from .anchors import multibox_prior
+from .batched_nms import batched_nms, batched_nms_padded
 from .box_coder import BoxCoder
 from .boxes import box_center_to_corner, box_corner_to_center, box_iou
 from .clipping import clip_boxes_to_image, remove_small_boxes, remove_small_boxes_keep_mask
@@ -55,6 +57,8 @@ __all__ = [
     "BoxCoder",
     "Matcher",
     "assign_anchor_to_bbox",
+    "batched_nms",
+    "batched_nms_padded",
     "box_center_to_corner",
     "box_convert",
     "box_corner_to_center",

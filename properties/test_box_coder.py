@@ -39,8 +39,7 @@ import reference
 
 from .asserts import Call, assert_within, check
 from .asserts_detector import MethodCall
-from .strategies import offset_preds, sizes
-from .strategies_detector import CODER_WEIGHTS, coder_problems
+from .strategies import CODER_WEIGHTS, coder_problems, offset_preds, sizes
 
 F32 = np.float32
 DEFAULT_CLIP = math.log(1000.0 / 16)

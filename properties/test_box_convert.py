@@ -25,8 +25,7 @@ from hypothesis import strategies as st
 import reference
 
 from .asserts import Call, assert_equal, assert_within, check
-from .strategies import sizes
-from .strategies_detector import FORMATS, corners_to, format_boxes, formats
+from .strategies import FORMATS, corners_to, format_boxes, formats, sizes
 
 F32 = np.float32
 

@@ -7,7 +7,7 @@ the indices of the boxes whose width and height are both ``>= min_size``.
 
 Exactness: clipping only compares and copies numbers, so it is exact for any input. Widths
 and heights of lattice boxes are exact in float32, and ``min_size`` is often exactly one of
-them (:func:`properties.strategies_detector.min_sizes`), so the ``>=`` boundary is decided
+them (:func:`properties.strategies.min_sizes`), so the ``>=`` boundary is decided
 exactly; the tests use lattice boxes (translated by whole lattice steps, so negative
 coordinates too) for it.
 
@@ -24,8 +24,7 @@ from hypothesis import strategies as st
 import reference
 
 from .asserts import Call, assert_equal, check
-from .strategies import sizes
-from .strategies_detector import clip_problems, min_sizes
+from .strategies import clip_problems, min_sizes, sizes
 
 F32 = np.float32
 

@@ -27,15 +27,16 @@ from hypothesis import strategies as st
 
 import reference
 
-from .strategies import distinct_scores, sizes
-from .strategies_detector import (
+from .strategies import (
     CODER_WEIGHTS,
     class_labels,
     coder_problems,
+    distinct_scores,
     format_boxes,
     loss_pairs,
     matcher_thresholds,
     quality_matrices,
+    sizes,
 )
 
 RTOL = 1e-12
@@ -182,7 +183,7 @@ def test_clip_and_small_boxes_match_torchvision(n, lattice, data):
     """``clip_boxes_to_image`` and ``remove_small_boxes``: the same results, exactly."""
     import torchvision.ops as tvo
 
-    from .strategies_detector import clip_problems, min_sizes
+    from .strategies import clip_problems, min_sizes
 
     b, size = data.draw(clip_problems(n, lattice=lattice), label="boxes, size")
     got = reference.clip_boxes_to_image(b, size)

@@ -40,7 +40,7 @@ derivatives: ``h / r**2`` and ``w / r**2`` in value, but differences of terms up
 (:func:`gradient_bound`). In float64 (``jax.enable_x64``) the same bound with ``u = 2**-53``
 pins the formula itself.
 
-Inputs: :func:`properties.strategies_detector.loss_pairs`: identical, nested, touching,
+Inputs: :func:`properties.strategies.loss_pairs`: identical, nested, touching,
 corner-touching, crossing, apart, degenerate and point pairs, on the lattice or scaled and
 moved off it; ``N`` from ``sizes(13)``, or 1, 5 and 13, or 13 alone for the gradients (a
 jitted implementation compiles once per shape and function); ``eps`` 0 or ``1e-7``.
@@ -59,8 +59,7 @@ import reference
 from reference.iou_losses import K_V, leaf_partials, loss_parts
 
 from .asserts import Call, assert_within, check
-from .strategies import power_of_two_scales, sizes
-from .strategies_detector import loss_pairs
+from .strategies import loss_pairs, power_of_two_scales, sizes
 
 F32 = np.float32
 KINDS = {"giou": "generalized_box_iou", "diou": "distance_box_iou", "ciou": "complete_box_iou"}

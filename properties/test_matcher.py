@@ -28,7 +28,7 @@ import reference
 
 from .asserts import assert_equal, check
 from .asserts_detector import MethodCall
-from .strategies_detector import matcher_thresholds, quality_matrices
+from .strategies import matcher_thresholds, quality_matrices
 
 F32 = np.float32
 # Matrix shapes: a jitted matcher compiles once per (G, A); every combination of these.

@@ -7,20 +7,16 @@ tensorflow/tensorflow #55323; PITFALLS.md, "NMS" and "Beyond the chapter").
 
 from __future__ import annotations
 
-import numpy as np
-
-import reference
-from reference import *  # noqa: F403 -- every other function is the reference's
+from properties.broken._mutate import Edit, implementation
 
 CAUGHT_BY: list[str] = [
     "test_batched_nms.py::test_batched_nms_padded_is_prefix_of_batched_nms",
     "test_batched_nms.py::test_batched_nms_padding_is_never_a_valid_index",
 ]
 
-
-def batched_nms_padded(boxes, scores, idxs, iou_threshold, max_output_size, score_threshold=None):
-    indices, counts = reference.batched_nms_padded(
-        boxes, scores, idxs, iou_threshold, max_output_size, score_threshold
-    )
-    slots = np.arange(indices.shape[1])[None, :]
-    return np.where(slots < counts[:, None], indices, 0), counts  # BUG: 0 is a valid index
+BUG = Edit(
+    "batched_nms.py",
+    "indices = np.full((b.shape[0], size), -1, dtype=np.int64)",
+    "indices = np.full((b.shape[0], size), 0, dtype=np.int64)",
+)
+globals().update(implementation(__name__, BUG))

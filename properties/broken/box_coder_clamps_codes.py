@@ -10,23 +10,16 @@ after the weights, mmdetection symmetrically).
 
 from __future__ import annotations
 
-import numpy as np
-
-import reference
-from reference import *  # noqa: F403 -- every other function is the reference's
-
-
-class BoxCoder(reference.BoxCoder):
-    def decode(self, rel_codes, boxes):
-        o = np.array(rel_codes, dtype=np.float64)
-        if o.ndim == 2 and o.shape[-1] == 4:
-            # BUG: the codes clamped before the reference divides them by the weights (for
-            # weights >= 1 the reference's own clamp then never acts again).
-            o[:, 2:] = np.minimum(o[:, 2:], self.bbox_xform_clip)
-        return super().decode(o, boxes)
-
+from properties.broken._mutate import Edit, implementation
 
 CAUGHT_BY: list[str] = [
     "test_box_coder.py::test_decode_matches_reference",
     "test_box_coder.py::test_decode_of_encode_is_the_box_clamped_from_above",
 ]
+
+BUGS = [
+    Edit("box_coder.py", f"np.minimum(o[:, {k}] / {w}, self.bbox_xform_clip)",
+         f"np.minimum(o[:, {k}], self.bbox_xform_clip) / {w}")
+    for k, w in ((2, "ww"), (3, "wh"))
+]  # fmt: skip
+globals().update(implementation(__name__, *BUGS))

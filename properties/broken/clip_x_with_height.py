@@ -8,16 +8,12 @@ pytorch/vision #6550) and "Box coding and anchors" (clipping).
 
 from __future__ import annotations
 
-import reference
-from reference import *  # noqa: F403 -- every other function is the reference's
+from properties.broken._mutate import Edit, implementation
 
 CAUGHT_BY: list[str] = [
     "test_clipping.py::test_clip_matches_reference_and_known_values",
     "test_clipping.py::test_clip_is_idempotent_and_keeps_inner_boxes",
 ]
 
-
-def clip_boxes_to_image(boxes, size):
-    reference.clip_boxes_to_image(boxes, size)  # the validation
-    height, width = size
-    return reference.clip_boxes_to_image(boxes, (width, height))  # BUG: x clipped to height
+BUG = Edit("clipping.py", "height, width = _size(size)", "width, height = _size(size)")
+globals().update(implementation(__name__, BUG))

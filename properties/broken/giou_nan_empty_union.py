@@ -9,21 +9,17 @@ the chapter".
 
 from __future__ import annotations
 
-import numpy as np
-
-import reference
-from reference import *  # noqa: F403 -- every other function is the reference's
-from reference.iou_losses import loss_parts
+from properties.broken._mutate import Edit, implementation
 
 CAUGHT_BY: list[str] = [
     "test_iou_losses.py::test_pairwise_matches_reference",
     "test_iou_losses.py::test_giou_is_in_minus_one_one",
 ]
 
-
-def generalized_box_iou(boxes1, boxes2):
-    reference.generalized_box_iou(boxes1, boxes2)  # the validation
-    b1 = np.asarray(boxes1, dtype=np.float64)[:, None, :]
-    p = loss_parts(b1, np.asarray(boxes2, dtype=np.float64)[None, :, :])
-    with np.errstate(invalid="ignore", divide="ignore"):  # BUG: 0 / 0 is NaN
-        return p["inter"] / p["union"] - (p["enclosing"] - p["union"]) / p["enclosing"]
+BUG = Edit(
+    "iou_losses.py",
+    'return _div(p["inter"], p["union"]) - _div(p["enclosing"] - p["union"], p["enclosing"])',
+    'with np.errstate(invalid="ignore", divide="ignore"):\n'
+    '        return p["inter"] / p["union"] - (p["enclosing"] - p["union"]) / p["enclosing"]',
+)
+globals().update(implementation(__name__, BUG))

@@ -9,25 +9,16 @@ PITFALLS.md, "Matching" and "Beyond the chapter".
 
 from __future__ import annotations
 
-import numpy as np
-
-import reference
-from reference import *  # noqa: F403 -- every other function is the reference's
-
-
-class Matcher(reference.Matcher):
-    def __call__(self, match_quality_matrix):
-        matches = reference.Matcher(
-            self.high_threshold, self.low_threshold, allow_low_quality_matches=False
-        )(match_quality_matrix)
-        q = np.asarray(match_quality_matrix, dtype=np.float64)
-        if self.allow_low_quality_matches and q.shape[0] and q.shape[1]:
-            first = np.unique(q.argmax(axis=1))  # BUG: one anchor per ground truth
-            matches[first] = q.argmax(axis=0)[first]
-        return matches
-
+from properties.broken._mutate import Edit, implementation
 
 CAUGHT_BY: list[str] = [
     "test_matcher.py::test_matcher_matches_reference",
     "test_matcher.py::test_matcher_low_quality_matches_exactly_the_ties",
 ]
+
+BUG = Edit(
+    "matcher.py",
+    "at_gt_max = q == q.max(axis=1, keepdims=True)",
+    "at_gt_max = np.arange(num_anchors) == q.argmax(axis=1)[:, None]",
+)
+globals().update(implementation(__name__, BUG))

@@ -11,21 +11,15 @@ problem, it does not remove it).
 
 from __future__ import annotations
 
-import numpy as np
-
-import reference
-from reference import *  # noqa: F403 -- every other function is the reference's
+from properties.broken._mutate import Edit, implementation
 
 CAUGHT_BY: list[str] = [
     "test_matcher.py::test_matcher_low_quality_matches_exactly_the_ties",
 ]
 
-
-class Matcher(reference.Matcher):
-    def __call__(self, match_quality_matrix):
-        exact = super().__call__(match_quality_matrix)
-        q = np.asarray(match_quality_matrix, dtype=np.float64)
-        if not (self.allow_low_quality_matches and q.size):
-            return exact
-        near = np.isclose(q, q.max(axis=1, keepdims=True), rtol=1e-5, atol=0).any(axis=0)
-        return np.where(near, q.argmax(axis=0), exact)  # BUG: near ties count as ties
+BUG = Edit(
+    "matcher.py",
+    "at_gt_max = q == q.max(axis=1, keepdims=True)",
+    "at_gt_max = np.isclose(q, q.max(axis=1, keepdims=True), rtol=1e-5, atol=0)",
+)
+globals().update(implementation(__name__, BUG))

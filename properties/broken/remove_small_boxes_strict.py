@@ -8,23 +8,16 @@ follows the code (CONTRACT.md §3.6).
 
 from __future__ import annotations
 
-import numpy as np
-
-import reference
-from reference import *  # noqa: F403 -- every other function is the reference's
+from properties.broken._mutate import Edit, implementation
 
 CAUGHT_BY: list[str] = [
     "test_clipping.py::test_remove_small_boxes_matches_reference_and_known_values",
     "test_clipping.py::test_remove_small_boxes_keep_mask_is_membership",
 ]
 
-
-def remove_small_boxes_keep_mask(boxes, min_size):
-    reference.remove_small_boxes_keep_mask(boxes, min_size)  # the validation
-    b = np.asarray(boxes, dtype=np.float64)
-    return (b[..., 2] - b[..., 0] > min_size) & (b[..., 3] - b[..., 1] > min_size)  # BUG: >
-
-
-def remove_small_boxes(boxes, min_size):
-    reference.remove_small_boxes(boxes, min_size)  # the validation
-    return np.flatnonzero(remove_small_boxes_keep_mask(boxes, min_size)).astype(np.int64)
+BUG = Edit(
+    "clipping.py",
+    "(b[..., 2] - b[..., 0] >= m) & (b[..., 3] - b[..., 1] >= m)",
+    "(b[..., 2] - b[..., 0] > m) & (b[..., 3] - b[..., 1] > m)",
+)
+globals().update(implementation(__name__, BUG))

@@ -35,14 +35,26 @@ and lives in one of its modules:
 - :mod:`~properties.strategies.nms`: ``tied_scores``, ``nms_problems``, ``nms_chains``,
   ``boxes_at_threshold``, ``nonpositive_boxes``, ``touching_boxes``;
 - :mod:`~properties.strategies.detection`: ``class_probs``, ``detection_offsets``,
-  ``detection_problems``.
+  ``detection_problems``;
+- :mod:`~properties.strategies.detector_ops`: the detector operations of CONTRACT.md §3:
+  ``format_boxes``, ``batched_nms_problems``, ``padded_batches``, ``coder_problems``,
+  ``quality_matrices``, ``matcher_thresholds``, ``loss_pairs``, ``clip_problems``,
+  ``min_sizes``.
 """
 
-from . import detection, geometry, lattice, matching, nms
+from . import detection, detector_ops, geometry, lattice, matching, nms
 from .detection import *  # noqa: F403
+from .detector_ops import *  # noqa: F403
 from .geometry import *  # noqa: F403
 from .lattice import *  # noqa: F403
 from .matching import *  # noqa: F403
 from .nms import *  # noqa: F403
 
-__all__ = [*lattice.__all__, *geometry.__all__, *matching.__all__, *nms.__all__, *detection.__all__]
+__all__ = [
+    *lattice.__all__,
+    *geometry.__all__,
+    *matching.__all__,
+    *nms.__all__,
+    *detection.__all__,
+    *detector_ops.__all__,
+]

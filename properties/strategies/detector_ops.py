@@ -1,6 +1,7 @@
 """Hypothesis strategies for the detector operations of CONTRACT.md §3, reusable in your tests.
 
-Built on :mod:`properties.strategies` (the lattice, the size buckets, related boxes); NumPy
+Built on the package's :mod:`~properties.strategies.lattice` (the lattice, the size buckets,
+boxes), :mod:`~properties.strategies.nms` and :mod:`~properties.strategies.matching`; NumPy
 float32 arrays unless stated. Sections:
 
 - formats (§3.1): :func:`formats`, :func:`format_boxes` (boxes in any format with their
@@ -27,17 +28,30 @@ from hypothesis import strategies as st
 
 from reference import box_iou
 
-from .strategies import (
-    LATTICE_MAX,
-    LATTICE_STEP,
-    any_thresholds,
-    boxes,
-    dyadic_thresholds,
-    matching_problems,
-    nms_scores,
-    offlattice_boxes,
-    sizes,
-)
+from .lattice import LATTICE_MAX, LATTICE_STEP, boxes, dyadic_thresholds, offlattice_boxes, sizes
+from .matching import matching_problems
+from .nms import any_thresholds, nms_scores
+
+__all__ = [
+    "CODER_WEIGHTS",
+    "FORMATS",
+    "MATCHER_THRESHOLDS",
+    "PAIR_KINDS",
+    "BatchedNmsProblem",
+    "PaddedBatch",
+    "batched_nms_problems",
+    "class_labels",
+    "clip_problems",
+    "coder_problems",
+    "corners_to",
+    "format_boxes",
+    "formats",
+    "loss_pairs",
+    "matcher_thresholds",
+    "min_sizes",
+    "padded_batches",
+    "quality_matrices",
+]
 
 FORMATS = ("xyxy", "xywh", "cxcywh", "yxyx")
 

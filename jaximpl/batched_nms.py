@@ -1,0 +1,369 @@
+"""Class-aware NMS: ``batched_nms`` and its static twin ``batched_nms_padded`` (CONTRACT.md §3.2).
+
+Boxes of different classes never suppress each other. The classes are the rows of a
+batch of the tiled NMS kernel (:func:`jaximpl._tiled.nms_sorted`): every (image, class)
+pair is a *segment*, its boxes in visiting order (descending score, ties by index) laid
+out at the front of one row, so each class is suppressed on its own by exactly the
+kernel ``nms`` runs, and no coordinate is ever moved (the coordinate-offset trick is
+wrong for negative coordinates and large offsets, PITFALLS.md "Beyond the chapter").
+
+Shapes are static, class counts and sizes are not, so the segments go to two kinds of rows:
+
+- *short* rows: ``B * rows_short`` rows of ``len_short`` boxes (sized from ``N`` so that
+  ``rows_short * len_short`` is about ``SHORT_SLACK * N``) hold every segment of at most
+  ``len_short`` boxes, as many segments per pass of a ``lax.while_loop`` (one pass for up
+  to ``SHORT_ROWS`` classes an image: 80 COCO classes take one; images of up to
+  ``SHORT_ROWS`` boxes always take one, without the loop);
+- *long* rows: ``B`` rows of all ``N`` boxes hold the longer segments (at most
+  ``N / len_short`` an image), ``B`` per pass.
+
+A box kept in its row is marked in an ``(B, N)`` mask; the result is the first
+``max_output_size`` marked boxes of each image in visiting order. The NMS does not depend
+on ``max_output_size``, so eagerly it compiles once per shape, and a new
+``max_output_size`` compiles only that selection.
+
+Time: one sort of the boxes by (candidate, class, visiting order), O(N log N), then the
+kernel on each pass: O(L K_c) per segment of ``L`` boxes, ``K_c`` kept (see
+:mod:`jaximpl._tiled`), plus O(B N) per pass to lay out the rows. Memory
+O(SHORT_SLACK B N).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from . import _validate as v
+from ._compile import CpuJit
+from ._order import score_order
+from ._tiled import default_blocks, nms_sorted
+
+# Segments (classes of an image) one pass of short rows takes: 80 COCO classes in one pass.
+SHORT_ROWS = 128
+# Short rows hold about SHORT_SLACK * N boxes an image: a class may be SHORT_SLACK times
+# the mean size of SHORT_ROWS classes and still fit.
+SHORT_SLACK = 3
+
+
+def _round_up(x: int, m: int) -> int:
+    return -(-x // m) * m
+
+
+def plan(n: int) -> tuple[int, int, int]:
+    """``(tile, rows_short, len_short)`` for images of ``n >= 1`` boxes (static): short rows
+    per image (at most ``SHORT_ROWS``, at least one per box for up to that many boxes, so
+    that small images take one pass) and their length."""
+    tile = min(default_blocks()[0], _round_up(n, 8))
+    rows = min(n, SHORT_ROWS)
+    length = min(_round_up(-(-SHORT_SLACK * n // rows), tile), _round_up(n, tile))
+    return tile, rows, length
+
+
+# Longer scans run as lax.associative_scan: O(n) work in O(log n) vectorised steps, 5x
+# faster than XLA:CPU's cumulative ops on 20,000 entries; shorter ones (where neither
+# matters) as those ops, which compile in less time.
+ASSOCIATIVE_FROM = 1024
+_CUMULATIVE = {jnp.add: lax.cumsum, jnp.maximum: lax.cummax, jnp.minimum: lax.cummin}
+
+
+def _scan(op, x: jax.Array, axis: int = -1, reverse: bool = False) -> jax.Array:
+    """Inclusive scan of ``op`` (``jnp.add``, ``jnp.maximum`` or ``jnp.minimum``) along
+    ``axis``."""
+    if x.shape[axis] >= ASSOCIATIVE_FROM:
+        return lax.associative_scan(op, x, reverse=reverse, axis=axis)
+    return _CUMULATIVE[op](x, axis=axis % x.ndim, reverse=reverse)
+
+
+def class_keys(classes: jax.Array) -> jax.Array:
+    """int32 keys in the order of the labels (float labels as their ordered bits, ``-0.0`` as
+    ``0.0``): equal keys, equal labels."""
+    if jnp.issubdtype(classes.dtype, jnp.floating):
+        c = jnp.where(classes == 0, jnp.zeros_like(classes), classes).astype(jnp.float32)
+        bits = lax.bitcast_convert_type(c, jnp.int32)
+        return jnp.where(bits >= 0, bits, bits ^ jnp.int32(0x7FFFFFFF))
+    return classes.astype(jnp.int32)
+
+
+def dense_ranks(keys: jax.Array) -> jax.Array:
+    """Each key's rank among the distinct keys of its row: ``(B, N)`` int32 -> ``(B, N)``."""
+    srt = jnp.sort(keys, axis=1)
+    new = jnp.concatenate([jnp.ones_like(srt[:, :1], bool), srt[:, 1:] != srt[:, :-1]], axis=1)
+    distinct = _scan(jnp.add, new.astype(jnp.int32), axis=1) - 1
+    first = jax.vmap(lambda a, k: jnp.searchsorted(a, k, side="left", method="scan_unrolled"))(
+        srt, keys
+    )
+    return jnp.take_along_axis(distinct, first.astype(jnp.int32), axis=1)
+
+
+def _segments(order: jax.Array, classes: jax.Array, cand: jax.Array):
+    """The boxes of each image in (candidate, class, visiting) order and their segments.
+
+    ``order`` (B, N) is the visiting order (:func:`score_order`), ``classes`` and ``cand``
+    (B, N) -> ``idx`` (B, N) int32 original index at each position, ``pos`` (B, N)
+    position within its segment, ``size`` (B, N) its segment's size, ``first`` (B, N)
+    bool the first box of a candidate segment.
+
+    One int32 sort: ``class rank << b | visiting position`` with ``b`` bits for a position
+    (the class rank of a non-candidate is ``N``: after every class), for ``N <= 2**15``;
+    larger images sort (candidate, class, position) triples, several times slower.
+    """
+    batch, n = order.shape
+    iota = lax.broadcasted_iota(jnp.int32, (batch, n), 1)
+    rows = jnp.arange(batch)[:, None]
+    visit = jnp.zeros((batch, n), jnp.int32).at[rows, order].set(iota, unique_indices=True)
+    bits = max((n - 1).bit_length(), 1)
+    if 2 * bits + 1 <= 31:
+        keys = class_keys(classes)
+        low = jnp.min(jnp.where(cand, keys, jnp.iinfo(jnp.int32).max), axis=1, keepdims=True)
+        rel = lax.bitcast_convert_type(keys - low, jnp.uint32)  # exact: two's complement
+        # Labels spanning fewer than N values (0..79) are their own ranks, less the smallest.
+        seg = lax.cond(
+            jnp.all(jnp.where(cand, rel, 0) < n),
+            lambda: lax.bitcast_convert_type(rel, jnp.int32),
+            lambda: dense_ranks(keys),
+        )
+        seg = jnp.where(cand, seg, n)
+        key = jnp.sort((seg << bits) | visit, axis=1)
+        seg, idx = key >> bits, jnp.take_along_axis(order, key & ((1 << bits) - 1), axis=1)
+    else:
+        seg, _, idx = lax.sort(
+            ((~cand).astype(jnp.int32), class_keys(classes), visit, iota),
+            dimension=1,
+            num_keys=3,
+        )[1:]
+        seg = jnp.where(jnp.take_along_axis(cand, idx, axis=1), seg, jnp.iinfo(jnp.int32).max)
+    new = jnp.concatenate([jnp.ones((batch, 1), bool), seg[:, 1:] != seg[:, :-1]], axis=1)
+    start = _scan(jnp.maximum, jnp.where(new, iota, 0), axis=1)
+    last = jnp.concatenate([new[:, 1:], jnp.ones((batch, 1), bool)], axis=1)
+    end = _scan(jnp.minimum, jnp.where(last, iota, n), axis=1, reverse=True)
+    real = jnp.take_along_axis(cand, idx, axis=1)
+    return idx, iota - start, end - start + 1, new & real
+
+
+def _pass_rows(
+    flat_boxes: jax.Array,
+    flat_idx: jax.Array,
+    rank: jax.Array,
+    pos: jax.Array,
+    t: jax.Array,
+    keep: jax.Array,
+    count: jax.Array,
+    rows: int,
+    length: int,
+    tile: int,
+) -> jax.Array:
+    """Every segment of rank ``< count`` (rank -1: not here) in passes of ``rows`` rows of
+    ``length`` boxes; marks the kept boxes in the flat ``keep`` mask ``(B N,)``."""
+    total = keep.shape[0]
+
+    def one_pass(state):
+        first, keep = state
+        row = rank - first
+        here = (rank >= 0) & (row >= 0) & (row < rows)
+        dest = jnp.where(here, row * length + pos, rows * length)
+        order = jnp.full(rows * length, -1, jnp.int32).at[dest].set(flat_idx, mode="drop")
+        order = order.reshape(rows, length)
+        boxes = flat_boxes[jnp.maximum(order, 0)]  # (rows, length, 4); padding not read
+        kept, _ = nms_sorted(jnp.swapaxes(boxes, 1, 2), order, t, length, tile)
+        keep = keep.at[jnp.where(kept >= 0, kept, total).reshape(-1)].set(True, mode="drop")
+        return first + rows, keep
+
+    if rows >= keep.shape[0]:  # room for every box in a segment of its own: one pass
+        return one_pass((jnp.int32(0), keep))[1]
+    return lax.while_loop(lambda s: s[0] < count, one_pass, (jnp.int32(0), keep))[1]
+
+
+def _keep_core(
+    boxes: jax.Array,
+    scores: jax.Array,
+    classes: jax.Array,
+    cand: jax.Array,
+    iou_threshold: jax.Array,
+    layout: tuple[int, int, int] | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """``(B, N, 4), (B, N), (B, N), (B, N) bool, ()`` -> ``keep`` (B, N) bool (kept by the
+    class-aware NMS of the candidates) and the visiting order (B, N). No checks. ``layout``
+    overrides :func:`plan`'s ``(tile, rows_short, len_short)`` (tests)."""
+    batch, n = scores.shape
+    if batch == 0 or n == 0:
+        return jnp.zeros((batch, n), bool), jnp.zeros((batch, n), jnp.int32)
+    if layout is None:
+        tile, rows_short, len_short = plan(n)
+        rows_short *= batch  # the segments of every image share a pass
+    else:
+        tile, rows_short, len_short = layout
+    len_long = _round_up(n, tile)
+    order = score_order(scores)  # (B, N): the visiting order
+    idx, pos, size, first = _segments(order, classes, cand)
+    offset = (jnp.arange(batch, dtype=jnp.int32) * n)[:, None]
+    flat_idx = (idx + offset).reshape(-1)  # flat index of the box at each sorted position
+    flat_boxes = boxes.reshape(batch * n, 4)
+    # Rank of each position's segment among the short (long) segments of the whole batch.
+    short = (size <= len_short).reshape(-1)
+    starts = first.reshape(-1)
+    rank_short = _scan(jnp.add, (starts & short).astype(jnp.int32)) - 1
+    rank_long = _scan(jnp.add, (starts & ~short).astype(jnp.int32)) - 1
+    real = jnp.take_along_axis(cand, idx, axis=1).reshape(-1)
+    pos = pos.reshape(-1)
+    t = jnp.asarray(iou_threshold, boxes.dtype)
+    keep = jnp.zeros(batch * n, bool)
+    keep = _pass_rows(
+        flat_boxes, flat_idx, jnp.where(real & short, rank_short, -1), pos, t, keep,
+        rank_short[-1] + 1, rows_short, len_short, tile,
+    )  # fmt: skip
+    if len_short < len_long:  # otherwise no segment is long
+        keep = _pass_rows(
+            flat_boxes, flat_idx, jnp.where(real & ~short, rank_long, -1), pos, t, keep,
+            rank_long[-1] + 1, batch, len_long, tile,
+        )  # fmt: skip
+    return keep.reshape(batch, n), order
+
+
+def _select(keep: jax.Array, order: jax.Array, max_output_size: int):
+    """The first ``max_output_size`` kept boxes of each image in visiting order, padded
+    with -1, and their counts: ``(B, N), (B, N) -> (B, max_output_size), (B,)`` int32."""
+    batch = keep.shape[0]
+    kept = jnp.take_along_axis(keep, order, axis=1)
+    slot = _scan(jnp.add, kept.astype(jnp.int32), axis=1) - 1
+    slot = jnp.where(kept & (slot < max_output_size), slot, max_output_size)
+    rows = jnp.arange(batch)[:, None]
+    out = jnp.full((batch, max_output_size), -1, jnp.int32)
+    out = out.at[rows, slot].set(order, mode="drop")
+    count = jnp.minimum(jnp.sum(kept, axis=1, dtype=jnp.int32), max_output_size)
+    return out, count
+
+
+# The heavy part compiles once per shape, whatever max_output_size; the cheap selection per
+# max_output_size.
+_keep_jit = CpuJit(_keep_core, static_argnames="layout")
+_select_jit = jax.jit(_select, static_argnames="max_output_size")
+
+
+def _batched_core(boxes, scores, classes, cand, iou_threshold, max_output_size, layout=None):
+    """:func:`_keep_core` then :func:`_select` (no checks)."""
+    keep, order = _keep_jit(boxes, scores, classes, cand, iou_threshold, layout=layout)
+    return _select_jit(keep, order, max_output_size=max_output_size)
+
+
+def _classes(x: Any, name: str, shape: tuple[int, ...]) -> jax.Array:
+    """Class labels of ``shape``. Concrete: checked (integers, or finite whole floats) and
+    replaced by their dense ranks (int32; the same partition, so the same result, for labels
+    of any size). Traced: integer or float labels as they are."""
+    if v.is_concrete(x) and not isinstance(x, jax.Array):
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{name}: cannot be read as class labels ({e})") from None
+    elif v.is_concrete(x):
+        arr = np.asarray(x)
+    else:
+        arr = None
+    dtype = np.dtype(x.dtype) if arr is None else arr.dtype
+    if dtype == np.dtype(bool) or not v.real_dtype(dtype):
+        raise ValueError(f"{name}: must hold integer class labels, got dtype {dtype}")
+    got = tuple(jnp.shape(x)) if arr is None else arr.shape
+    if got != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {got}")
+    if arr is None:
+        return x
+    if np.issubdtype(arr.dtype, np.floating):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name}: non-finite class labels at index {where} ({arr[where]})")
+        fractional = arr != np.round(arr)
+        if fractional.any():
+            where = tuple(int(i) for i in np.argwhere(fractional)[0])
+            raise ValueError(f"{name}: class labels must be whole numbers, got {arr[where]}")
+    dense = np.unique(arr, return_inverse=True)[1].reshape(shape)
+    return jnp.asarray(dense, jnp.int32)
+
+
+def _common(boxes: Any, scores: Any, iou_threshold: Any, ndim: int):
+    b = v.as_array(boxes, "boxes", ndim=ndim, last=4)
+    v.check_corner_boxes(b, "boxes")
+    s = v.as_array(scores, "scores", ndim=ndim - 1)
+    if s.shape != b.shape[:-1]:
+        raise ValueError(f"scores: expected shape {b.shape[:-1]}, got {s.shape}")
+    v.check_finite(s, "scores")
+    dtype = jnp.promote_types(b.dtype, s.dtype)
+    t = v.threshold(iou_threshold, "iou_threshold", dtype)
+    return b.astype(dtype), s.astype(dtype), t
+
+
+def batched_nms_padded(
+    boxes: Any,
+    scores: Any,
+    idxs: Any,
+    iou_threshold: float,
+    max_output_size: int,
+    score_threshold: float | None = None,
+) -> tuple[jax.Array, jax.Array]:
+    """Class-aware NMS of a batch of images, static shapes (CONTRACT.md §3.2).
+
+    ``(B, N, 4), (B, N), (B, N)`` -> ``(indices (B, max_output_size) int32, counts (B,)
+    int32)``. For image ``b`` the candidates are its boxes with
+    ``scores[b, i] > score_threshold`` (strictly; all of them when it is None);
+    ``indices[b]`` holds the first ``max_output_size`` entries of :func:`batched_nms` of
+    the candidates (indices into the image's ``N`` boxes), then -1 (never a valid index);
+    ``counts[b]`` says how many are valid. A box that is not a candidate is neither kept
+    nor suppresses anything; each image gets what it gets alone.
+
+    ``max_output_size`` must be a static int ``>= 0``
+    (``jax.jit(batched_nms_padded, static_argnames="max_output_size")``);
+    ``iou_threshold``, ``score_threshold`` and every array may be traced, and ``jax.vmap``
+    over a further leading axis works. Each class is one row of the tiled NMS kernel (see
+    the module docstring for the time and memory).
+
+    Raises ``ValueError`` (when concrete) for invalid boxes, non-finite scores, class labels
+    that are not whole numbers, shapes other than ``(B, N, 4), (B, N), (B, N)``, a threshold
+    outside ``[0, 1]``, a bad ``max_output_size`` and a non-finite ``score_threshold``.
+    Jitted, no value check runs: NaN scores are visited last, a box with a NaN coordinate is
+    kept, float class labels are compared as floats (``-0.0`` is ``0.0``; NaN labels are one
+    class), and a NaN ``score_threshold`` makes no box a candidate.
+    """
+    size = v.output_size(max_output_size)
+    b, s, t = _common(boxes, scores, iou_threshold, 3)
+    classes = _classes(idxs, "idxs", tuple(s.shape))
+    if score_threshold is None:
+        cand = jnp.ones(s.shape, bool)
+    else:
+        value = v.scalar(score_threshold, "score_threshold", "a finite number or None")
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"score_threshold: must be a finite number or None, got {value}")
+        cand = s > jnp.asarray(score_threshold, s.dtype)
+    return _batched_core(b, s, classes, cand, t, size)
+
+
+def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> jax.Array:
+    """Class-aware NMS, eager: ``(N, 4), (N,), (N,), threshold -> (K,)`` int32 kept indices.
+
+    ``idxs[i]`` is box ``i``'s class: integers, or whole floats, of any sign and size. Each
+    class is suppressed on its own exactly as :func:`jaximpl.nms` does it (descending score,
+    ties by index, suppressed at IoU ``> iou_threshold``); boxes of different classes never
+    suppress each other. The result lists every kept box by descending score, equal scores
+    by ascending index, whatever their classes. ``N = 0`` gives an empty result.
+
+    It runs :func:`batched_nms_padded` on one image with ``max_output_size = N`` and trims
+    the padding on the host, so it cannot be traced (use the padded twin inside ``jit``).
+    Raises ``ValueError`` for invalid boxes, non-finite scores, class labels that are not
+    whole numbers, mismatched lengths and a threshold outside ``[0, 1]``.
+    """
+    b, s, t = _common(boxes, scores, iou_threshold, 2)
+    if s.ndim != 1:
+        raise ValueError(f"scores: expected 1 dimension, got shape {tuple(s.shape)}")
+    classes = _classes(idxs, "idxs", (b.shape[0],))
+    if not all(v.is_concrete(a) for a in (b, s, t, classes)):
+        raise TypeError(
+            "batched_nms returns a variable number of indices and cannot be traced; "
+            "use batched_nms_padded(..., max_output_size=N) inside jit/vmap"
+        )
+    n = b.shape[0]
+    idx, count = _batched_core(b[None], s[None], classes[None], jnp.ones((1, n), bool), t, n)
+    # Trimmed on the host: a slice on the device would compile once per kept count.
+    return jax.device_put(jax.device_get(idx)[0, : int(count[0])], idx.sharding)
