@@ -13,7 +13,7 @@ Every operation of the contract under its d2l name, returning JAX arrays
 
 The public functions validate concrete arguments (``ValueError`` naming the
 argument) and skip value checks on tracers, so ``jax.jit(f)`` works on all of
-them except :func:`nms` (variable length) and, for ``nms_padded``, with
+them except :func:`nms` and :func:`batched_nms` (variable length) and, for ``nms_padded``, with
 ``max_output_size`` marked static. Integer and float arrays are read as
 numbers; bool, complex, object and string arrays, and scalar arguments that
 are bools, complex numbers or strings, are rejected (jitted too: dtypes are
