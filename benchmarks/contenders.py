@@ -108,15 +108,18 @@ def _ref_batched_nms(inp):
     return p
 
 
+# The reference's preparers by operation; then every contender's, by (operation, contender).
+_REFERENCE: dict[str, Callable[[dict], Prepared]] = {
+    "box_iou": _ref_box_iou,
+    "nms": _ref_nms,
+    "multibox_prior": _ref_prior,
+    "multibox_target": _ref_target,
+    "multibox_detection": _ref_detection,
+    "batched_nms": _ref_batched_nms,
+    **{op: _ref_loss(op) for op in wl.LOSS_OPS},
+}
 _PREPARERS: dict[tuple[str, str], Callable[[dict], Prepared]] = {
-    ("box_iou", wl.REFERENCE): _ref_box_iou,
-    ("nms", wl.REFERENCE): _ref_nms,
-    ("multibox_prior", wl.REFERENCE): _ref_prior,
-    ("multibox_target", wl.REFERENCE): _ref_target,
-    ("multibox_detection", wl.REFERENCE): _ref_detection,
-    ("batched_nms", wl.REFERENCE): _ref_batched_nms,
+    **{(op, wl.REFERENCE): f for op, f in _REFERENCE.items()},
     **contenders_jax.PREPARERS,
     **contenders_torch.PREPARERS,
 }
-for _op in wl.LOSS_OPS:
-    _PREPARERS[(_op, wl.REFERENCE)] = _ref_loss(_op)
