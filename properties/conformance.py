@@ -37,19 +37,17 @@ import ast
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import tomllib
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import conventions as conv
+from .junit import Outcome, failure_parts, read_junit  # noqa: F401  (re-exported)
 
 SUITE = Path(__file__).resolve().parent
 ROOT = SUITE.parent
@@ -228,80 +226,6 @@ def contract_plan(
     return entries
 
 
-# --- reading JUnit XML -----------------------------------------------------------------------
-
-
-class Outcome(NamedTuple):
-    entry: str  # plan entry (implementation, or implementation@contract)
-    test: str  # file.py::test_name
-    outcome: str  # pass, fail, skip, error
-    read: tuple[str, ...]  # the convention keys the test read
-    text: str  # failure or skip text
-
-
-def read_junit(path: Path, entry: str | None = None) -> list[Outcome]:
-    """Outcomes of the suite's tests in a JUnit XML: from a plan run (entry from each case's
-    ``impl`` property), or from a plain run when ``entry`` is given (tests outside the suite's
-    package, such as the project's own tests/, are left out)."""
-    out: dict[tuple[str, str], Outcome] = {}
-    rank = {"skip": 0, "pass": 1, "fail": 2, "error": 3}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        classname = case.get("classname", "")
-        if not classname.startswith("properties.") and "properties" not in classname.split("."):
-            continue
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        name = entry or props.get("impl")
-        if not name:
-            continue
-        test = f"{classname.rsplit('.', 1)[-1]}.py::{case.get('name', '').split('[', 1)[0]}"
-        text = ""
-        if case.find("error") is not None:
-            outcome, text = "error", _text(case.find("error"))
-        elif case.find("failure") is not None:
-            outcome, text = "fail", _text(case.find("failure"))
-        elif case.find("skipped") is not None:
-            outcome, text = "skip", case.find("skipped").get("message", "")
-        else:
-            outcome = "pass"
-        read = tuple(k for k in (props.get("conventions_read") or "").split(",") if k)
-        key = (name, test)
-        if key not in out or rank[outcome] > rank[out[key].outcome]:
-            out[key] = Outcome(name, test, outcome, read, text)
-    return list(out.values())
-
-
-def _text(element: ET.Element) -> str:
-    """pytest's full report (the ``message`` attribute is cut after a few lines)."""
-    return (element.text or element.get("message", "")).strip()
-
-
-def failure_parts(text: str) -> dict[str, str]:
-    """The message, the shrunk counterexample, the repro snippet and the drawing of a failure
-    (from pytest's report: its ``E`` prefixes are taken off first)."""
-    text = "\n".join(re.sub(r"^E(?: {1,7}|$)", "", ln) for ln in text.splitlines())
-    message = next(
-        (ln.split("Error: ", 1)[1] for ln in text.splitlines() if "Error: " in ln), text[:300]
-    )
-    example = re.search(
-        r"(?:Falsifying (?:explicit )?example|Failing test case): (.*?\n\s*\)|[^\n]*)", text, re.S
-    )
-    repro = re.search(
-        r"To reproduce:\n(.*?)(?:\n\s*\n|\n\s*(?:Drawing of this example|Failing test case)|$)",
-        text,
-        re.S,
-    )
-    drawing = re.search(r"Drawing of this example: (\S+\.png)", text)
-    snippet = ""
-    if repro:
-        snippet = textwrap.dedent(repro.group(1)).strip()
-    return {
-        "message": re.sub(r" \[\w+\(.*\)\]$", "", message.strip()),
-        "counterexample": example.group(1).strip() if example else "",
-        "repro": snippet,
-        "drawing": drawing.group(1) if drawing else "",
-    }
-
-
 # --- expected failures -----------------------------------------------------------------------
 
 
@@ -332,308 +256,6 @@ def upstream(entry: dict) -> str:
     return f"Not reported upstream yet; the cause: {entry['source']}."
 
 
-# --- the report ------------------------------------------------------------------------------
-
-
-def operation_of(test: str) -> str:
-    file, name = test.split("::")
-    if file in GROUPED:
-        return GROUPED[file]
-    ops = FILES.get(file, ("*",))
-    if ops[0] != "*" and len(ops) == 1:
-        return ops[0]
-    named = [op for op in OPERATIONS if op in name or op.replace("box_", "") in name]
-    if "conversion" in name or "corner_to_center" in name:
-        return "box_corner_to_center"
-    return named[0] if named else file.removeprefix("test_").removesuffix(".py")
-
-
-def classify(impls: list[Implementation], outcomes: list[Outcome]) -> tuple[list[dict], list[str]]:
-    """One record per (implementation, test, run), and the problems that fail the run."""
-    by_entry: dict[str, dict[str, Outcome]] = {}
-    for o in outcomes:
-        by_entry.setdefault(o.entry, {})[o.test] = o
-    records, problems = [], []
-    for impl in impls:
-        listed = expected_failures(impl.name)
-        declared = by_entry.get(impl.name, {})
-        contract_runs = by_entry.get(f"{impl.name}@contract", {})
-        differs = impl.conventions.differences(impl.conventions.contract_with_format())
-        for test in sorted(set(declared) | set(contract_runs)):
-            for run, o in (("declared", declared.get(test)), ("contract", contract_runs.get(test))):
-                if o is None:
-                    continue
-                record = {
-                    "implementation": impl.name,
-                    "library": impl.library,
-                    "version": impl.version,
-                    "run": run,
-                    "conventions": dict(
-                        (
-                            impl.conventions
-                            if run == "declared"
-                            else impl.conventions.contract_with_format()
-                        ).items()
-                    ),
-                    "operation": operation_of(test),
-                    "property": test,
-                    "outcome": o.outcome,
-                }
-                if o.outcome in ("fail", "error"):
-                    record.update(failure_parts(o.text))
-                if run == "declared":
-                    if o.outcome in ("fail", "error") and test in listed:
-                        record["outcome"] = "expected failure"
-                        record["upstream"] = upstream(listed[test])
-                        record["finding"] = listed[test]["finding"]
-                    elif o.outcome == "fail":
-                        record["outcome"] = "finding"
-                        problems.append(
-                            f"{impl.name}: {test} fails and is not in "
-                            f"expected/{impl.name}.toml: {record['message']}"
-                        )
-                    elif o.outcome == "error":
-                        problems.append(f"{impl.name}: {test} errored: {o.text[:300]}")
-                    elif test in listed and o.outcome == "pass":
-                        record["listed_but_passing"] = upstream(listed[test])
-                else:
-                    base = declared.get(test)
-                    if o.outcome == "fail" and base is not None and base.outcome == "pass":
-                        why = [k for k in o.read if k in differs]
-                        record["outcome"] = "departure"
-                        record["why"] = {k: getattr(impl.conventions, k) for k in why}
-                        if not why:
-                            problems.append(
-                                f"{impl.name}: {test} fails under the contract's, passes "
-                                f"under its own, and read none that differ ({o.read})"
-                            )
-                    elif o.outcome == "fail":
-                        record["outcome"] = "fails under both"
-                    elif o.outcome == "error":
-                        problems.append(f"{impl.name}@contract: {test} errored: {o.text[:300]}")
-                records.append(record)
-        for test, entry in listed.items():
-            if test in declared and declared[test].outcome == "pass":
-                print(
-                    f"conformance: {impl.name}: {test} is listed as a known failure "
-                    f"({upstream(entry)}) but passes: remove it from expected/{impl.name}.toml"
-                )
-    return records, problems
-
-
-def _cell(records: list[dict]) -> str:
-    """One matrix cell: the outcome under the declared conventions, and the conventions a
-    departure from the contract comes from."""
-    declared = next((r for r in records if r["run"] == "declared"), None)
-    contract = next((r for r in records if r["run"] == "contract"), None)
-    if declared is None:
-        return ""
-    cell = SYMBOLS.get(declared["outcome"], declared["outcome"])
-    if declared["outcome"] == "fail":
-        cell = SYMBOLS["finding"]
-    if contract is not None and contract["outcome"] == "departure":
-        cell += " ≠ " + ", ".join(f"{k}={v}" for k, v in contract["why"].items())
-    return cell
-
-
-def _anchor(record: dict) -> str:
-    text = f"{record['implementation']}-{record['property']}".lower()
-    return re.sub(r"[^a-z0-9_-]+", "-", text).strip("-")
-
-
-def markdown(impls: list[Implementation], records: list[dict], date: str, profile: str) -> str:
-    names = [i.name for i in impls]
-    cells: dict[tuple[str, str], list[dict]] = {}
-    for r in records:
-        cells.setdefault((r["property"], r["implementation"]), []).append(r)
-    tests = sorted(
-        {r["property"] for r in records},
-        key=lambda t: (
-            OPERATIONS.index(operation_of(t)) if operation_of(t) in OPERATIONS else 99,
-            t,
-        ),
-    )
-    adapters = [i.name for i in impls if i.adapter]
-    shown = [
-        t
-        for t in tests
-        if not adapters
-        or any(any(r["outcome"] != "skip" for r in cells.get((t, a), [])) for a in adapters)
-    ]
-    lines = [
-        "# Conformance of real libraries",
-        "",
-        f"Generated by `python -m properties conformance` on {date} (Hypothesis profile "
-        f"`{profile}`). Each implementation is judged by the conventions it declares "
-        "(CONTRACT.md §7), and each library whose conventions differ once more by the "
-        "contract's. Legend: ✓ passes; ✗ a finding not yet listed; ⚠ a listed finding "
-        "(`properties/adapters/expected/`, with its upstream issue or cause); · not provided; "
-        "≠ `key=value`: passes under its own conventions, departs from the contract because of "
-        "that convention.",
-        "",
-        "## Libraries",
-        "",
-        "| implementation | library | version | declared conventions |",
-        "|---|---|---|---|",
-    ]
-    for i in impls:
-        presets = i.conventions.preset_names()
-        named = f" (preset {' = '.join(presets)})" if presets else ""
-        lines.append(
-            f"| `{i.name}` | {i.library} | {i.version} | `{i.conventions.describe()}`{named} |"
-        )
-    lines += [
-        "",
-        "## By operation",
-        "",
-        "| operation | " + " | ".join(names) + " |",
-        "|---" * (len(names) + 1) + "|",
-    ]
-    for op in OPERATIONS:
-        row = [op]
-        for name in names:
-            rs = [
-                r
-                for r in records
-                if r["implementation"] == name and r["operation"] == op and r["run"] == "declared"
-            ]
-            if not rs or all(r["outcome"] == "skip" for r in rs):
-                row.append("·")
-                continue
-            count = Counter(
-                SYMBOLS.get(r["outcome"], r["outcome"]) for r in rs if r["outcome"] != "skip"
-            )
-            departs = sorted(
-                {
-                    f"{k}={v}"
-                    for r in records
-                    if r["implementation"] == name
-                    and r["operation"] == op
-                    and r["run"] == "contract"
-                    and r["outcome"] == "departure"
-                    for k, v in r["why"].items()
-                }
-            )
-            text = " ".join(f"{n} {s}" for s, n in sorted(count.items()))
-            row.append(text + (f" ≠ {', '.join(departs)}" if departs else ""))
-        lines.append("| " + " | ".join(row) + " |")
-    lines += [
-        "",
-        "## By property",
-        "",
-        f"The properties of the operations at least one library provides ({len(shown)} of "
-        f"{len(tests)}; `reference` and `jaximpl` pass the others too, see above).",
-        "",
-        "| property | " + " | ".join(names) + " |",
-        "|---" * (len(names) + 1) + "|",
-    ]
-    for t in shown:
-        lines.append(f"| `{t}` | " + " | ".join(_cell(cells.get((t, n), [])) for n in names) + " |")
-    failures = [
-        r
-        for r in records
-        if r["run"] == "declared" and r["outcome"] in ("finding", "expected failure", "error")
-    ]
-    lines += ["", "## Findings", ""]
-    if not failures:
-        lines.append("None: every implementation passes every property under its own conventions.")
-    for r in failures:
-        lines += [
-            f'<a id="{_anchor(r)}"></a>',
-            f"### `{r['implementation']}`: `{r['property']}`",
-            "",
-        ]
-        sentence = r.get("finding") or r.get("message", "")
-        lines.append(
-            sentence
-            + " "
-            + r.get("upstream", "Not listed in the expected failures: not reported upstream yet.")
-        )
-        lines.append("")
-        if r.get("message") and r.get("finding"):
-            lines += [f"The suite: {r['message']}", ""]
-        if r.get("counterexample"):
-            lines += ["Shrunk counterexample:", "", "```", r["counterexample"], "```", ""]
-        if r.get("repro"):
-            lines += [
-                f"Reproduce with {r['library']} itself:",
-                "",
-                "```python",
-                r["repro"],
-                "```",
-                "",
-            ]
-        if r.get("drawing"):
-            lines += [f"![drawing]({r['drawing']})", ""]
-    departures = [r for r in records if r["run"] == "contract" and r["outcome"] == "departure"]
-    lines += ["## Departures from the contract", ""]
-    for name in names:
-        mine = [r for r in departures if r["implementation"] == name]
-        if mine:
-            keys = sorted({f"{k}={v}" for r in mine for k, v in r["why"].items()})
-            lines.append(
-                f"- `{name}` ({', '.join(keys)}): " + ", ".join(f"`{r['property']}`" for r in mine)
-            )
-    return "\n".join(lines) + "\n"
-
-
-def readme_section(
-    impls: list[Implementation], records: list[dict], date: str, profile: str
-) -> str:
-    """The README's part: the matrix by operation, versions and date, the findings."""
-    adapters = [i for i in impls if i.adapter]
-    head = [
-        "## Conformance of real libraries",
-        "",
-        "Real libraries under the suite through the adapters of `properties/adapters/` ("
-        + ", ".join(f"`--impl={i.name}`" for i in adapters)
-        + '; `pip install -e ".[conformance]"`), each judged by the conventions it declares '
-        "(CONTRACT.md §7) and once more by the contract's. From `python -m properties "
-        f"conformance` on {date}: "
-        + ", ".join(f"{i.library} {i.version}" for i in adapters)
-        + ". Every property and repro: [docs/conformance.md](docs/conformance.md).",
-        "",
-    ]
-    md = markdown(impls, records, date, profile)
-    table = md.split("## By operation\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    # Only the operations some implementation here provides.
-    table = "\n".join(row for row in table if set(row.split("|")[2:-1]) != {" · "})
-    findings = [
-        r
-        for r in records
-        if r["run"] == "declared" and r["outcome"] in ("finding", "expected failure")
-    ]
-    lines = head + [
-        table,
-        "",
-        "✓ passes, ✗ a finding not yet listed, ⚠ a listed finding "
-        "(`properties/adapters/expected/`), · not provided; ≠ `key=value`: departs "
-        "from the contract by that convention. Findings (real disagreements with the library's "
-        "own rules):",
-        "",
-    ]
-    if not findings:
-        lines.append("- none")
-    grouped: dict[tuple[str, str], list[dict]] = {}  # one line per finding, not per property
-    for r in findings:
-        grouped.setdefault((r["implementation"], r.get("finding") or r["message"]), []).append(r)
-    for (name, sentence), rs in grouped.items():
-        shown = next((r for r in rs if r.get("repro")), rs[0])  # a repro that calls the library
-        link = f"docs/conformance.md#{_anchor(shown)}"
-        fails = f"{len(rs)} properties" if len(rs) > 1 else f"`{rs[0]['property']}`"
-        lines.append(f"- `{name}` ({fails}): {sentence} ([repro]({link}))")
-    return "\n".join(lines)
-
-
-def write_readme(path: Path, section: str) -> None:
-    text = path.read_text()
-    if README_BEGIN not in text or README_END not in text:
-        raise SystemExit(f"{path}: no {README_BEGIN} ... {README_END} markers")
-    before, rest = text.split(README_BEGIN, 1)
-    _, after = rest.split(README_END, 1)
-    path.write_text(f"{before}{README_BEGIN}\n{section}\n{README_END}{after}")
-
-
 # --- the command -----------------------------------------------------------------------------
 
 
@@ -661,6 +283,8 @@ def run(entries: dict[str, dict], out_dir: Path, workers: str, profile: str) -> 
 
 
 def main(argv: list[str]) -> int:
+    from .conformance_report import classify, markdown, readme_section, write_readme
+
     parser = argparse.ArgumentParser(
         prog="python -m properties conformance", description=__doc__.split("\n\n")[0]
     )
@@ -748,3 +372,16 @@ def main(argv: list[str]) -> int:
     for p in problems:
         print(f"conformance: FAIL: {p}")
     return 1 if problems else 0
+
+
+# The report builds on this module's plan and expected failures, so it is imported from here on
+# first use (``from properties.conformance import markdown`` keeps working).
+_REPORT = ("operation_of", "classify", "markdown", "readme_section", "write_readme")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REPORT:
+        from . import conformance_report
+
+        return getattr(conformance_report, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,11 +43,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, partial
 from types import ModuleType
-from typing import Any, NamedTuple
-
-import numpy as np
+from typing import Any
 
 from reference.rules import Rules
+
+# Re-exported: the suite has always imported the box-format conversion from here.
+from .formats import (  # noqa: F401
+    BOXES,
+    ROUNDING_FORMATS,
+    as_received,
+    convert,
+    convert_arguments,
+    convert_result,
+    in_format,
+)
 
 BOX_FORMATS = ("xyxy", "yxyx", "xywh", "cxcywh")
 PIXEL_OFFSETS = ("0", "1")
@@ -135,6 +144,8 @@ class Conventions:
 
     def preset_names(self) -> list[str]:
         """The presets with exactly these values."""
+        from .presets import PRESETS
+
         return [n for n, p in PRESETS.items() if p.conventions == self]
 
     def differences(self, other: Conventions) -> list[str]:
@@ -196,174 +207,6 @@ def _parse_empty_union(text: str) -> str:
 CONTRACT = Conventions()
 
 
-# --- presets ----------------------------------------------------------------------------------
-
-
-class Preset(NamedTuple):
-    """Named conventions with a citation for every value."""
-
-    library: str
-    values: dict[str, tuple[str, str]]  # key -> (value, citation)
-
-    @property
-    def conventions(self) -> Conventions:
-        return Conventions(**{k: v for k, (v, _) in self.values.items()})
-
-    def citation(self, key: str) -> str:
-        return self.values[key][1] if key in self.values else "the contract's value"
-
-
-_TV = "https://github.com/pytorch/vision/blob/v0.29.1/torchvision/ops/boxes.py"
-_TV_DOCS = "https://pytorch.org/vision/0.29/generated/torchvision.ops"
-_KERAS = (
-    "https://github.com/keras-team/keras/blob/v3.15.1/keras/src/layers/preprocessing/"
-    "image_preprocessing/bounding_boxes"
-)
-_KERAS_HUB = (
-    "https://github.com/keras-team/keras-hub/blob/v0.32.0/keras_hub/src/layers/modeling/"
-    "non_max_supression.py"
-)
-_TF = (
-    "https://github.com/tensorflow/tensorflow/blob/v2.21.0/tensorflow/core/kernels/image/"
-    "non_max_suppression_op.cc"
-)
-_ONNX_SPEC = "https://onnx.ai/onnx/operators/onnx__NonMaxSuppression.html"
-_ONNX_REF = "https://github.com/onnx/onnx/blob/v1.23.2/onnx/reference/ops/op_non_max_suppression.py"
-_ORT = (
-    "https://github.com/microsoft/onnxruntime/blob/v1.32.0/onnxruntime/core/providers/cpu/"
-    "object_detection/non_max_suppression.cc"
-)
-_ENSEMBLE = (
-    "https://github.com/ZFTurbo/Weighted-Boxes-Fusion/blob/v1.0.9/ensemble_boxes/"
-    "ensemble_boxes_nms.py"
-)
-_D2L = "https://d2l.ai/chapter_computer-vision/anchor.html"
-_MMDET1 = "https://github.com/open-mmlab/mmdetection/blob/v1.2.0/mmdet/core/bbox/geometry.py"
-
-PRESETS: dict[str, Preset] = {
-    "contract": Preset("this project", {k: (getattr(CONTRACT, k), "CONTRACT.md") for k in KEYS}),
-    "torchvision": Preset(
-        "torchvision.ops",
-        {
-            "box_format": ("xyxy", f"{_TV_DOCS}.nms.html: boxes in (x1, y1, x2, y2) format"),
-            "empty_union": ("nan", f"{_TV}, box_iou: iou = inter / union, unguarded (0/0)"),
-            "pixel_offset": ("0", f"{_TV}, box_area: (x2 - x1) * (y2 - y1)"),
-            "nms_suppress": (">", f"{_TV_DOCS}.nms.html: discards boxes with IoU > iou_threshold"),
-            "nms_ties": (
-                "any",
-                f"{_TV_DOCS}.nms.html: with equal scores the selected box is not guaranteed "
-                "to be the same between CPU and GPU (pytorch/vision #2157)",
-            ),
-        },
-    ),
-    "keras": Preset(
-        "keras.utils.bounding_boxes (Keras 3)",
-        {
-            "box_format": (
-                "yxyx",
-                f"{_KERAS}/iou.py, compute_iou: converts every format to 'yxyx' and computes "
-                "in it (the format of its TensorFlow lineage)",
-            ),
-            "empty_union": (
-                "eps:1e-07",
-                f"{_KERAS}/iou.py, compute_iou: intersect / (union + backend.epsilon()), 1e-7",
-            ),
-            "pixel_offset": ("0", f"{_KERAS}/iou.py, _compute_area: (y2 - y1) * (x2 - x1)"),
-        },
-    ),
-    "keras_hub": Preset(
-        "keras_hub.layers.NonMaxSuppression (its non_max_suppression)",
-        {
-            "box_format": ("yxyx", f"{_KERAS_HUB}, non_max_suppression: boxes in yxyx format"),
-            "empty_union": ("eps:1e-08", f"{_KERAS_HUB}, _bbox_overlap: union + EPSILON, 1e-8"),
-            "pixel_offset": ("0", f"{_KERAS_HUB}, _bbox_overlap: (y2 - y1) * (x2 - x1)"),
-            "nms_suppress": (
-                ">=",
-                f"{_KERAS_HUB}, _cross_suppression keeps iou < iou_threshold; "
-                "_suppression_loop_body suppresses iou >= iou_threshold",
-            ),
-            "nms_ties": (
-                "highest",
-                f"{_KERAS_HUB}, _sort_scores_and_boxes: ops.flip(ops.argsort(scores)) of a "
-                "stable ascending sort",
-            ),
-        },
-    ),
-    "tensorflow": Preset(
-        "tf.image.non_max_suppression",
-        {
-            "box_format": ("yxyx", f"{_TF}, IOU(): boxes as [y1, x1, y2, x2]"),
-            "empty_union": ("0", f"{_TF}, IOU(): returns 0.0 if area_i <= 0 || area_j <= 0"),
-            "pixel_offset": ("0", f"{_TF}, IOU(): area = (ymax - ymin) * (xmax - xmin)"),
-            "nms_suppress": (">", f"{_TF}, DoNonMaxSuppressionOp: similarity > threshold"),
-            "nms_ties": (
-                "lowest",
-                f"{_TF}, DoNonMaxSuppressionOp: the priority queue puts the lower box_index "
-                "first among equal scores",
-            ),
-        },
-    ),
-    "onnx": Preset(
-        "ONNX NonMaxSuppression (onnx.reference, onnxruntime)",
-        {
-            "box_format": (
-                "yxyx",
-                f"{_ONNX_SPEC}: center_point_box = 0 (default) takes [y1, x1, y2, x2]",
-            ),
-            "empty_union": (
-                "0",
-                f"{_ONNX_REF}, suppress_by_iou: no suppression when an area or the "
-                "intersection is <= 0 (the IoU 0 of the contract)",
-            ),
-            "pixel_offset": ("0", f"{_ONNX_REF}, suppress_by_iou: areas without +1"),
-            "nms_suppress": (">", f"{_ONNX_REF}, suppress_by_iou: iou > iou_threshold"),
-            "nms_ties": (
-                "lowest",
-                f"{_ONNX_REF}, BoxInfo.__lt__ (lower index first on equal scores); {_ORT}, "
-                "BoxInfo::operator< does the same",
-            ),
-        },
-    ),
-    "ensemble_boxes": Preset(
-        "ensemble_boxes (nms_float_fast, the kernel of ensemble_boxes.nms)",
-        {
-            "box_format": ("xyxy", f"{_ENSEMBLE}, nms_float_fast: dets as x1, y1, x2, y2"),
-            "empty_union": (
-                "nan",
-                f"{_ENSEMBLE}, nms_float_fast: ovr = inter / (areas[i] + areas - inter), "
-                "unguarded (0/0)",
-            ),
-            "pixel_offset": ("0", f"{_ENSEMBLE}, nms_float_fast: (x2 - x1) * (y2 - y1)"),
-            "nms_suppress": (">", f"{_ENSEMBLE}, nms_float_fast: keeps ovr <= thresh"),
-            "nms_ties": (
-                "any",
-                f"{_ENSEMBLE}, nms_float_fast: scores.argsort()[::-1], numba's default "
-                "(quicksort) argsort, which is not stable",
-            ),
-        },
-    ),
-    "d2l": Preset(
-        'the d2l "Anchor Boxes" chapter',
-        {
-            "empty_union": ("nan", f"{_D2L}, box_iou: inter_areas / union_areas (0/0)"),
-            "nms_ties": (
-                "any",
-                f"{_D2L}, nms: torch.argsort(scores, descending=True), not stable (CONTRACT.md §8)",
-            ),
-        },
-    ),
-    "mmdet1": Preset(
-        "mmdetection 1.x (legacy pixel boxes)",
-        {
-            "pixel_offset": (
-                "1",
-                f"{_MMDET1}, bbox_overlaps: (x2 - x1 + 1) * (y2 - y1 + 1) and overlaps + 1",
-            ),
-        },
-    ),
-}
-
-
 def resolve(
     declared: str | Mapping[str, Any] | Conventions | None = None,
     preset: str | None = None,
@@ -390,6 +233,8 @@ def _as_mapping(spec: str | Mapping[str, Any] | Conventions | None) -> dict[str,
     if isinstance(spec, Conventions):
         return dict(spec.items())
     if isinstance(spec, str):
+        from .presets import PRESETS
+
         if spec not in PRESETS:
             raise ConventionError(
                 f"unknown conventions preset {spec!r}; the presets are: {', '.join(PRESETS)}"
@@ -417,6 +262,8 @@ def _split(item: str) -> tuple[str, str]:
 
 def help_text() -> str:
     """The keys, their values and the presets, for ``--help`` and error messages."""
+    from .presets import PRESETS
+
     keys = "; ".join(f"{k}: {'|'.join(v)}" for k, v in VALID.items())
     return f"{keys}. Presets: {', '.join(PRESETS)}"
 
@@ -450,131 +297,6 @@ def _slug(value: Any) -> str:
     return "".join(c if c.isalnum() else "_" for c in str(value))
 
 
-# --- box formats ------------------------------------------------------------------------------
-
-# Which arguments and results of each function hold boxes: ``(position, name, kind)`` of each
-# box argument, then the result's kind. Kinds: "corner" (boxes in the box format, last axis 4),
-# "center" (the center form, last axis 4), "labels" (last axis 5: class, then a box),
-# "detections" (last axis 6: class, score, then a box); None: no boxes.
-BOXES: dict[str, tuple[tuple[tuple[int, str, str], ...], str | None]] = {
-    "box_corner_to_center": (((0, "boxes", "corner"),), "center"),
-    "box_center_to_corner": (((0, "boxes", "center"),), "corner"),
-    "multibox_prior": ((), "corner"),
-    "box_iou": (((0, "boxes1", "corner"), (1, "boxes2", "corner")), None),
-    "assign_anchor_to_bbox": (((0, "ground_truth", "corner"), (1, "anchors", "corner")), None),
-    "offset_boxes": (((0, "anchors", "corner"), (1, "assigned_bb", "corner")), None),
-    "offset_inverse": (((0, "anchors", "corner"),), "corner"),
-    "multibox_target": (((0, "anchors", "corner"), (1, "labels", "labels")), None),
-    "nms": (((0, "boxes", "corner"),), None),
-    "nms_padded": (((0, "boxes", "corner"),), None),
-    "nms_keep_mask": (((0, "boxes", "corner"),), None),
-    "multibox_detection": (((2, "anchors", "corner"),), "detections"),
-}
-_COLUMNS = {"corner": 0, "center": 0, "labels": 1, "detections": 2}
-
-
-def _namespace(x: Any) -> Any:
-    """NumPy for NumPy arrays and lists, ``jax.numpy`` for JAX arrays and tracers."""
-    if type(x).__module__.startswith(("jax", "jaxlib")):
-        import jax.numpy as jnp
-
-        return jnp
-    return np
-
-
-def _corner_from_xyxy(b: Any, fmt: str, xp: Any) -> Any:
-    x1, y1, x2, y2 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    if fmt == "yxyx":
-        return xp.stack([y1, x1, y2, x2], axis=-1)
-    if fmt == "xywh":
-        return xp.stack([x1, y1, x2 - x1, y2 - y1], axis=-1)
-    return xp.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], axis=-1)  # cxcywh
-
-
-def _corner_to_xyxy(b: Any, fmt: str, xp: Any) -> Any:
-    a0, a1, a2, a3 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    if fmt == "yxyx":
-        return xp.stack([a1, a0, a3, a2], axis=-1)
-    if fmt == "xywh":
-        return xp.stack([a0, a1, a0 + a2, a1 + a3], axis=-1)
-    return xp.stack([a0 - a2 / 2, a1 - a3 / 2, a0 + a2 / 2, a1 + a3 / 2], axis=-1)  # cxcywh
-
-
-def _center_swap(b: Any, fmt: str, xp: Any) -> Any:
-    """``(cx, cy, w, h)`` <-> the format's center form: ``(cy, cx, h, w)`` under ``yxyx``."""
-    if fmt != "yxyx":
-        return b
-    return xp.stack([b[..., 1], b[..., 0], b[..., 3], b[..., 2]], axis=-1)
-
-
-def convert(
-    value: Any, kind: str | None, fmt: str, to_format: bool, keep_dtype: bool = True
-) -> Any:
-    """``value`` (an argument or result of ``kind``) from ``xyxy`` to ``fmt`` (``to_format``)
-    or back. NumPy input is converted in float64 and returned in its own dtype (exact on the
-    lattice), or in float64 unless ``keep_dtype``; JAX arrays and tracers in their dtype, so
-    that jitted forms still trace."""
-    if fmt == "xyxy" or kind is None or value is None:
-        return value
-    xp = _namespace(value)
-    arr = np.asarray(value) if xp is np else value
-    if xp is np and (arr.dtype.kind != "f" or arr.ndim == 0 or arr.shape[-1] < 4):
-        return value  # not boxes: leave a wrong argument for the implementation to reject
-    dtype = arr.dtype
-    work = arr.astype(np.float64) if xp is np else arr
-    first = _COLUMNS[kind]
-    boxes = work[..., first : first + 4]
-    if kind == "center":
-        converted = _center_swap(boxes, fmt, xp)
-    elif to_format:
-        converted = _corner_from_xyxy(boxes, fmt, xp)
-    else:
-        converted = _corner_to_xyxy(boxes, fmt, xp)
-    if first or work.shape[-1] > first + 4:
-        converted = xp.concatenate([work[..., :first], converted, work[..., first + 4 :]], -1)
-    return converted.astype(dtype) if xp is np and keep_dtype else converted
-
-
-def convert_arguments(
-    function: str, args: tuple, kwargs: dict, fmt: str, to_format: bool, keep_dtype: bool = True
-):
-    """``(args, kwargs)`` of a call of ``function`` with its box arguments converted."""
-    params, _ = BOXES.get(function, ((), None))
-    args, kwargs = list(args), dict(kwargs)
-    with np.errstate(invalid="ignore", over="ignore"):  # padding rows may hold anything
-        for position, name, kind in params:
-            if position < len(args):
-                args[position] = convert(args[position], kind, fmt, to_format, keep_dtype)
-            elif name in kwargs:
-                kwargs[name] = convert(kwargs[name], kind, fmt, to_format, keep_dtype)
-    return tuple(args), kwargs
-
-
-def convert_result(function: str, result: Any, fmt: str, to_format: bool) -> Any:
-    _, kind = BOXES.get(function, ((), None))
-    with np.errstate(invalid="ignore", over="ignore"):
-        return convert(result, kind, fmt, to_format)
-
-
-def in_format(
-    function: str, f: Callable, fmt: str, to_format: bool, keep_dtype: bool = True
-) -> Callable:
-    """``f`` called with box arguments converted (``xyxy`` to ``fmt`` when ``to_format``, in
-    their dtype unless not ``keep_dtype``) and its box result converted back; ``f`` itself when
-    nothing needs converting."""
-    if fmt == "xyxy" or function not in BOXES:
-        return f
-
-    def converted(*args: Any, **kwargs: Any) -> Any:
-        args, kwargs = convert_arguments(function, args, kwargs, fmt, to_format, keep_dtype)
-        return convert_result(function, f(*args, **kwargs), fmt, not to_format)
-
-    converted.__name__ = getattr(f, "__name__", function)
-    converted.__doc__ = getattr(f, "__doc__", None)
-    converted.__wrapped__ = f
-    return converted
-
-
 def reference_under(**values: str) -> dict[str, Callable]:
     """The reference as an implementation under ``values`` (keys of the closed set): the ten
     functions of ``reference.__all__``, taking and returning boxes in ``box_format`` and
@@ -594,99 +316,20 @@ def reference_under(**values: str) -> dict[str, Callable]:
     return api
 
 
-# --- which conventions a test read (for the conformance table's "why") --------------------------
-
-_READ: set[str] | None = None
-
-
-def start_reading() -> None:
-    """Record, until :func:`stop_reading`, which keys the running test reads."""
-    global _READ
-    _READ = set()
-
-
-def stop_reading() -> list[str]:
-    """The keys read since :func:`start_reading`, in the order of :data:`KEYS`."""
-    global _READ
-    read, _READ = _READ or set(), None
-    return [k for k in KEYS if k in read]
-
-
-def _note(*keys: str) -> None:
-    if _READ is not None:
-        _READ.update(keys)
-
-
-# What each function of the reference computes under: the IoU's keys, and NMS's.
-_REFERENCE_READS = {
-    "box_iou": IOU_KEYS,
-    "assign_anchor_to_bbox": IOU_KEYS,
-    "multibox_target": IOU_KEYS,
-    "nms": IOU_KEYS + NMS_KEYS,
-    "multibox_detection": IOU_KEYS + NMS_KEYS,
+# The presets (properties/presets.py) and the ``conventions`` fixture (properties/reading.py)
+# build on :class:`Conventions`, so they are imported from here on first use.
+_ELSEWHERE = {
+    "PRESETS": "presets",
+    "Preset": "presets",
+    "Reading": "reading",
+    "start_reading": "reading",
+    "stop_reading": "reading",
 }
 
 
-class Reading:
-    """The ``conventions`` fixture: a :class:`Conventions` that notes which keys a test reads
-    (directly, or through :attr:`reference`), so that the conformance table can say which
-    convention a departure from the contract comes from."""
+def __getattr__(name: str) -> Any:
+    if name in _ELSEWHERE:
+        import importlib
 
-    def __init__(self, conventions: Conventions):
-        self._conventions = conventions
-
-    def __getattr__(self, name: str) -> Any:
-        if name in KEYS:
-            _note(name)
-        elif name in ("rules",):
-            _note(*IOU_KEYS, *NMS_KEYS)
-        elif name in ("union_eps", "exact_on_lattice"):
-            _note("empty_union")
-        elif name == "reference":
-            return _ReadingReference(self._conventions.reference, self._conventions.box_format)
-        return getattr(self._conventions, name)
-
-    def received(self, function: str, *args: Any) -> tuple:
-        """``args`` of ``function`` as the implementation receives them (see
-        :class:`_ReadingReference`), box arguments back in ``xyxy`` in float64."""
-        if self._conventions.box_format not in ROUNDING_FORMATS:
-            return args
-        return as_received(function, args, {}, self._conventions.box_format)[0]
-
-    def __repr__(self) -> str:
-        return f"Reading({self._conventions!r})"
-
-
-class _ReadingReference:
-    """The reference under the conventions, on the boxes as the implementation received them.
-
-    A box format whose conversion rounds (``xywh``, ``cxcywh`` off the lattice: the inputs are
-    handed over in their own float32) gives the implementation boxes a rounding away from the
-    test's: expected values are computed on those (exactly the test's boxes on the lattice).
-    """
-
-    def __init__(self, module: ModuleType, fmt: str):
-        self._module, self._fmt = module, fmt
-
-    def __getattr__(self, name: str) -> Any:
-        _note(*_REFERENCE_READS.get(name, ()))
-        f = getattr(self._module, name)
-        if self._fmt not in ROUNDING_FORMATS or name not in BOXES:
-            return f
-
-        def on_received(*args: Any, **kwargs: Any) -> Any:
-            args, kwargs = as_received(name, args, kwargs, self._fmt)
-            return f(*args, **kwargs)
-
-        return on_received
-
-
-# Box formats whose conversion from xyxy rounds off the lattice.
-ROUNDING_FORMATS = ("xywh", "cxcywh")
-
-
-def as_received(function: str, args: tuple, kwargs: dict, fmt: str) -> tuple[tuple, dict]:
-    """The box arguments of a call as an implementation declaring ``fmt`` receives them
-    (converted to ``fmt`` in their dtype), back in ``xyxy`` in float64."""
-    args, kwargs = convert_arguments(function, args, kwargs, fmt, True)
-    return convert_arguments(function, args, kwargs, fmt, False, keep_dtype=False)
+        return getattr(importlib.import_module(f".{_ELSEWHERE[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
