@@ -23,6 +23,7 @@ for them. The libraries are the ``conformance`` extra: ``pip install -e ".[confo
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,20 @@ from ..asserts import literal
 
 class NotProvided(Exception):
     """The library has no equivalent for this call's arguments; the calling test skips."""
+
+
+def keras_on_jax(adapter: str) -> Any:
+    """Import Keras on the JAX backend (set unless the user chose one) and return the module;
+    an ``ImportError`` naming ``adapter`` when Keras was already imported with another."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise ImportError(
+            f"the {adapter} adapter runs Keras on JAX, but Keras was imported with the "
+            f"{keras.backend.backend()!r} backend (set KERAS_BACKEND=jax)"
+        )
+    return keras
 
 
 def version(distribution: str) -> str:

@@ -13,21 +13,12 @@ imported with another backend is an ``ImportError``.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from . import snippet
+from . import keras_on_jax, snippet
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-import keras  # noqa: E402
+keras = keras_on_jax("keras")
 from keras.utils import bounding_boxes  # noqa: E402
-
-if keras.backend.backend() != "jax":
-    raise ImportError(
-        f"the keras adapter runs Keras on JAX, but Keras was imported with the "
-        f"{keras.backend.backend()!r} backend (set KERAS_BACKEND=jax)"
-    )
 
 LIBRARY = "keras"
 CONVENTIONS = "keras"

@@ -11,22 +11,13 @@ count it returns. Conventions: the ``keras_hub`` preset.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from . import snippet
+from . import keras_on_jax, snippet
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+keras = keras_on_jax("keras_hub")
 import jax  # noqa: E402
-import keras  # noqa: E402
 from keras_hub.src.layers.modeling.non_max_supression import non_max_suppression  # noqa: E402
-
-if keras.backend.backend() != "jax":
-    raise ImportError(
-        f"the keras_hub adapter runs Keras on JAX, but Keras was imported with the "
-        f"{keras.backend.backend()!r} backend (set KERAS_BACKEND=jax)"
-    )
 
 LIBRARY = "keras-hub"
 CONVENTIONS = "keras_hub"
