@@ -100,8 +100,8 @@ def host_array(x: Any, name: str, ndim: int, last: int | None = None) -> np.ndar
 
 
 def host_check_boxes(arr: np.ndarray, name: str) -> None:
-    """Finite, ``x1 <= x2`` and ``y1 <= y2`` for every row of the host array ``arr`` (N, 4)."""
-    ok = np.isfinite(arr).all(axis=1) & (arr[:, 2] >= arr[:, 0]) & (arr[:, 3] >= arr[:, 1])
+    """Finite, ``x1 <= x2`` and ``y1 <= y2`` for every box of the host array ``arr`` (..., 4)."""
+    ok = np.isfinite(arr).all(axis=-1) & (arr[..., 2] >= arr[..., 0]) & (arr[..., 3] >= arr[..., 1])
     if not ok.all():
         raise_bad_boxes(arr, name)
 

@@ -39,6 +39,7 @@ import numpy as np
 from jax import lax
 
 from . import _validate as v
+from ._buckets import bucket, device_of
 from ._compile import CpuJit
 from ._order import score_order
 from ._tiled import default_blocks, nms_sorted
@@ -250,10 +251,10 @@ def _batched_core(boxes, scores, classes, cand, iou_threshold, max_output_size, 
     return _select_jit(keep, order, max_output_size=max_output_size)
 
 
-def _classes(x: Any, name: str, shape: tuple[int, ...]) -> jax.Array:
+def _classes(x: Any, name: str, shape: tuple[int, ...], host: bool = False) -> jax.Array:
     """Class labels of ``shape``. Concrete: checked (integers, or finite whole floats) and
     replaced by their dense ranks (int32; the same partition, so the same result, for labels
-    of any size). Traced: integer or float labels as they are."""
+    of any size; ``host``: as a NumPy array). Traced: integer or float labels as they are."""
     if v.is_concrete(x) and not isinstance(x, jax.Array):
         try:
             arr = np.asarray(x)
@@ -280,20 +281,39 @@ def _classes(x: Any, name: str, shape: tuple[int, ...]) -> jax.Array:
         if fractional.any():
             where = tuple(int(i) for i in np.argwhere(fractional)[0])
             raise ValueError(f"{name}: class labels must be whole numbers, got {arr[where]}")
-    dense = np.unique(arr, return_inverse=True)[1].reshape(shape)
-    return jnp.asarray(dense, jnp.int32)
+    dense = np.unique(arr, return_inverse=True)[1].reshape(shape).astype(np.int32)
+    return dense if host else jnp.asarray(dense)
 
 
-def _common(boxes: Any, scores: Any, iou_threshold: Any, ndim: int):
-    b = v.as_array(boxes, "boxes", ndim=ndim, last=4)
-    v.check_corner_boxes(b, "boxes")
-    s = v.as_array(scores, "scores", ndim=ndim - 1)
+def _common(boxes: Any, scores: Any, iou_threshold: Any, ndim: int, host: bool = False):
+    """Checked boxes, scores (one dtype) and threshold; ``host``: checked on the host and
+    returned as NumPy arrays, so that nothing compiles for a new shape (the eager forms)."""
+    if host:
+        b = v.host_array(boxes, "boxes", ndim=ndim, last=4)
+        v.host_check_boxes(b, "boxes")
+        s = v.host_array(scores, "scores", ndim=ndim - 1)
+    else:
+        b = v.as_array(boxes, "boxes", ndim=ndim, last=4)
+        v.check_corner_boxes(b, "boxes")
+        s = v.as_array(scores, "scores", ndim=ndim - 1)
     if s.shape != b.shape[:-1]:
         raise ValueError(f"scores: expected shape {b.shape[:-1]}, got {s.shape}")
-    v.check_finite(s, "scores")
+    (v.raise_non_finite if host else v.check_finite)(s, "scores")
     dtype = jnp.promote_types(b.dtype, s.dtype)
     t = v.threshold(iou_threshold, "iou_threshold", dtype)
     return b.astype(dtype), s.astype(dtype), t
+
+
+def _bucketed(b: np.ndarray, s: np.ndarray, classes: np.ndarray, cand: np.ndarray, device):
+    """Host arrays ``(B, N, ...)`` padded along ``N`` to its shape bucket (:mod:`jaximpl._buckets`)
+    and put on ``device``; the padded boxes are no candidates (never kept, never suppress)."""
+    size = bucket(b.shape[1])
+
+    def pad(x: np.ndarray, value: Any = 0) -> jax.Array:
+        widths = [(0, 0), (0, size - x.shape[1])] + [(0, 0)] * (x.ndim - 2)
+        return jax.device_put(np.pad(x, widths, constant_values=value), device)
+
+    return pad(b), pad(s), pad(classes), pad(cand, False)
 
 
 def batched_nms_padded(
@@ -318,7 +338,9 @@ def batched_nms_padded(
     (``jax.jit(batched_nms_padded, static_argnames="max_output_size")``);
     ``iou_threshold``, ``score_threshold`` and every array may be traced, and ``jax.vmap``
     over a further leading axis works. Each class is one row of the tiled NMS kernel (see
-    the module docstring for the time and memory).
+    the module docstring for the time and memory). Called eagerly (every argument concrete),
+    it checks on the host and pads ``N`` to its shape bucket (CONTRACT.md §4): one program per
+    bucket and ``max_output_size``.
 
     Raises ``ValueError`` (when concrete) for invalid boxes, non-finite scores, class labels
     that are not whole numbers, shapes other than ``(B, N, 4), (B, N), (B, N)``, a threshold
@@ -328,15 +350,19 @@ def batched_nms_padded(
     class), and a NaN ``score_threshold`` makes no box a candidate.
     """
     size = v.output_size(max_output_size)
-    b, s, t = _common(boxes, scores, iou_threshold, 3)
-    classes = _classes(idxs, "idxs", tuple(s.shape))
+    args = (boxes, scores, idxs, iou_threshold, score_threshold)
+    host = all(v.is_concrete(a) for a in jax.tree_util.tree_leaves(args))
+    b, s, t = _common(boxes, scores, iou_threshold, 3, host)
+    classes = _classes(idxs, "idxs", tuple(s.shape), host)
     if score_threshold is None:
-        cand = jnp.ones(s.shape, bool)
+        cand = (np if host else jnp).ones(s.shape, bool)
     else:
         value = v.scalar(score_threshold, "score_threshold", "a finite number or None")
         if value is not None and not math.isfinite(value):
             raise ValueError(f"score_threshold: must be a finite number or None, got {value}")
-        cand = s > jnp.asarray(score_threshold, s.dtype)
+        cand = s > (np if host else jnp).asarray(score_threshold, s.dtype)
+    if host:  # eager: N padded to its shape bucket, one program per bucket
+        b, s, classes, cand = _bucketed(b, s, classes, cand, device_of(boxes, scores))
     return _batched_core(b, s, classes, cand, t, size)
 
 
@@ -349,21 +375,25 @@ def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> jax
     suppress each other. The result lists every kept box by descending score, equal scores
     by ascending index, whatever their classes. ``N = 0`` gives an empty result.
 
-    It runs :func:`batched_nms_padded` on one image with ``max_output_size = N`` and trims
-    the padding on the host, so it cannot be traced (use the padded twin inside ``jit``).
+    It checks the input on the host, pads ``N`` to its shape bucket (the next power of two, at
+    least 64; the padding is no candidate: CONTRACT.md §4), runs the kernel of
+    :func:`batched_nms_padded` on it and trims the result on the host, so a stream of box
+    counts compiles once per bucket, and it cannot be traced (use the padded twin inside
+    ``jit``).
     Raises ``ValueError`` for invalid boxes, non-finite scores, class labels that are not
     whole numbers, mismatched lengths and a threshold outside ``[0, 1]``.
     """
-    b, s, t = _common(boxes, scores, iou_threshold, 2)
-    if s.ndim != 1:
-        raise ValueError(f"scores: expected 1 dimension, got shape {tuple(s.shape)}")
-    classes = _classes(idxs, "idxs", (b.shape[0],))
-    if not all(v.is_concrete(a) for a in (b, s, t, classes)):
+    if not all(v.is_concrete(a) for a in (boxes, scores, idxs, iou_threshold)):
         raise TypeError(
             "batched_nms returns a variable number of indices and cannot be traced; "
             "use batched_nms_padded(..., max_output_size=N) inside jit/vmap"
         )
-    n = b.shape[0]
-    idx, count = _batched_core(b[None], s[None], classes[None], jnp.ones((1, n), bool), t, n)
+    b, s, t = _common(boxes, scores, iou_threshold, 2, host=True)
+    classes = _classes(idxs, "idxs", (b.shape[0],), host=True)
+    device = device_of(boxes, scores)
+    padded = _bucketed(b[None], s[None], classes[None], np.ones((1, b.shape[0]), bool), device)
+    size = padded[0].shape[1]
+    idx, count = _batched_core(*padded, t, size)
     # Trimmed on the host: a slice on the device would compile once per kept count.
-    return jax.device_put(jax.device_get(idx)[0, : int(count[0])], idx.sharding)
+    host_idx, host_count = jax.device_get((idx, count))
+    return jax.device_put(host_idx[0, : int(host_count[0])], idx.sharding)

@@ -45,7 +45,7 @@ from pathlib import Path
 import pytest
 from hypothesis import Phase, settings
 
-from . import asserts, stats
+from . import asserts, jax_cache, stats
 from . import conventions as conv
 from ._implementation import (  # noqa: F401  (re-exported: the suite imports them from here)
     ADAPTERS_DIR,
@@ -130,10 +130,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="write a Markdown table of examples, JAX compiles and seconds per test to FILE",
     )
+    jax_cache.add_option(group)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    jax_cache.configure(config)
     # Hypothesis's own plugin loads --hypothesis-profile; otherwise pick ours.
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile(default_profile())

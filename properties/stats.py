@@ -3,7 +3,9 @@
 For every test: the Hypothesis examples that passed in the generate phase (and the explicit
 ``@example`` cases, in the "explicit" phase), the number of XLA backend compiles that happened
 while it ran (counted with ``jax.monitoring``; a jitted implementation compiles once per new
-shape and dtype, so this is the number the strategies' size buckets bound) and its wall time.
+shape and dtype, so this is the number the strategies' size buckets bound), the seconds they
+took, the programs loaded from the run's compilation cache instead (``--jax-cache``: compiled
+by another process of the run) and the test's wall time.
 Written as a Markdown table to FILE; under ``pytest -n`` each worker writes a part and the
 controller merges them.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 _COMPILE_EVENT = "backend_compile"
+_CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
 
 
 class Stats:
@@ -28,6 +31,8 @@ class Stats:
         self.worker = worker
         self.rows: dict[str, dict] = {}
         self.compiles = 0
+        self.compile_seconds = 0.0
+        self.cache_hits = 0
         self._listening = False
 
     def _listen(self) -> None:
@@ -42,16 +47,25 @@ class Stats:
         def on_duration(event: str, duration: float, **kwargs) -> None:
             if _COMPILE_EVENT in event:
                 self.compiles += 1
+                self.compile_seconds += duration
+
+        def on_event(event: str, **kwargs) -> None:
+            if event == _CACHE_HIT_EVENT:
+                self.cache_hits += 1
 
         jax.monitoring.register_event_duration_secs_listener(on_duration)
+        jax.monitoring.register_event_listener(on_event)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
         self._listen()
-        before, start = self.compiles, time.perf_counter()
+        before, spent, hits = self.compiles, self.compile_seconds, self.cache_hits
+        start = time.perf_counter()
         yield
         self.rows[item.nodeid] = {
             "compiles": self.compiles - before,
+            "compile_seconds": self.compile_seconds - spent,
+            "cache_hits": self.cache_hits - hits,
             "seconds": time.perf_counter() - start,
         }
 
@@ -96,32 +110,39 @@ def render(rows: dict[str, dict]) -> str:
     for nodeid, r in rows.items():
         by_module.setdefault(_module(nodeid), []).append(r)
     lines = [
-        "| file | tests | generated examples | explicit examples | JAX compiles | seconds |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| file | tests | generated examples | explicit examples | JAX compiles | compile seconds "
+        "| cache hits | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for module in sorted(by_module):
         rs = by_module[module]
         lines.append(
             f"| `{module}` | {len(rs)} | {sum(r.get('examples', 0) for r in rs)} "
             f"| {sum(r.get('explicit', 0) for r in rs)} | {sum(r['compiles'] for r in rs)} "
-            f"| {sum(r['seconds'] for r in rs):.1f} |"
+            f"| {sum(r.get('compile_seconds', 0) for r in rs):.1f} "
+            f"| {sum(r.get('cache_hits', 0) for r in rs)} | {sum(r['seconds'] for r in rs):.1f} |"
         )
     total = sum(r["seconds"] for r in rows.values())
     compiles = sum(r["compiles"] for r in rows.values())
+    compile_seconds = sum(r.get("compile_seconds", 0) for r in rows.values())
+    hits = sum(r.get("cache_hits", 0) for r in rows.values())
     examples = sum(r.get("examples", 0) for r in rows.values())
     explicit = sum(r.get("explicit", 0) for r in rows.values())
-    lines.append(f"| **all** | {len(rows)} | {examples} | {explicit} | {compiles} | {total:.1f} |")
+    lines.append(
+        f"| **all** | {len(rows)} | {examples} | {explicit} | {compiles} "
+        f"| {compile_seconds:.1f} | {hits} | {total:.1f} |"
+    )
     lines += [
         "",
-        "| test | examples | explicit | compiles | seconds |",
-        "|---|---:|---:|---:|---:|",
+        "| test | examples | explicit | compiles | compile seconds | cache hits | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for nodeid in sorted(rows):
         r = rows[nodeid]
         examples = r.get("examples", 0) if r.get("hypothesis") else "-"
         lines.append(
             f"| `{nodeid}` | {examples} | {r.get('explicit', 0)} | {r['compiles']} "
-            f"| {r['seconds']:.2f} |"
+            f"| {r.get('compile_seconds', 0):.2f} | {r.get('cache_hits', 0)} | {r['seconds']:.2f} |"
         )
     return "\n".join(lines) + "\n"
 

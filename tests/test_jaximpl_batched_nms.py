@@ -23,6 +23,7 @@ import pytest
 
 import jaximpl
 import reference
+from properties.test_jittable import count_compiles
 
 bn = importlib.import_module("jaximpl.batched_nms")
 
@@ -103,6 +104,35 @@ def test_compiles_once_for_new_values():
         for _ in range(2):
             jaximpl.batched_nms_padded(*lattice_problem(rng), 0.25, size)
     assert [j._cache_size() for j in heavy] == before
+
+
+def test_eager_pads_to_a_bucket_equal_to_unpadded_and_compiles_once():
+    """Eager ``batched_nms`` and ``batched_nms_padded`` pad ``N`` to its shape bucket (33 to
+    64 boxes: one program for both, where compiling per count would make four) with boxes that
+    are no candidates: each result equals the reference's (and, for 40 boxes, the unpadded
+    kernel's: the twin jitted at the exact shape), padding never among the indices nor
+    counted."""
+    rng = np.random.default_rng(17)
+    problems = [lattice_problem(rng, batch=1, n=n) for n in (33, 40, 64, 50)]
+    with count_compiles() as events:
+        eager = [
+            (
+                jaximpl.batched_nms(b[0], s[0], c[0], 0.25),
+                jaximpl.batched_nms_padded(b, s, c, 0.25, 64),
+            )
+            for b, s, c in problems
+        ]
+    # The NMS does not depend on max_output_size: (1, 64) boxes is one program for both.
+    assert len([e for e in events if "keep_core" in e]) <= 1, events
+    unpadded = jax.jit(bn.batched_nms_padded, static_argnames="max_output_size")
+    for (b, s, c), (flat, padded) in zip(problems, eager, strict=True):
+        want = expected_padded(b, s, c, 0.25, 64)
+        assert_padded(padded, want)
+        if len(s[0]) == 40:  # one unpadded shape: each is a compile of seconds
+            assert_padded(unpadded(b, s, c, 0.25, max_output_size=64), want)
+        np.testing.assert_array_equal(
+            np.asarray(flat), reference.batched_nms(b[0], s[0], c[0], 0.25)
+        )
 
 
 def test_eager_cannot_be_traced_but_the_twin_can():

@@ -1,5 +1,5 @@
 """The suite's pytest plugin as a user meets it: --impl, --impl-plan, skips, report header,
---anchor-stats."""
+--anchor-stats, --jax-cache."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ TESTS = textwrap.dedent(
 
 
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    # Not this run's compilation cache either: --jax-cache's tests need a clean start.
+    own = ("PYTEST_", "JAX_COMPILATION_CACHE_DIR")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", *args],
         cwd=tmp_path,
@@ -175,3 +177,47 @@ def test_bad_impl_plan_is_a_usage_error(tmp_path, content, message):
     (tmp_path / "plan.json").write_text(content)
     with pytest.raises(pytest.UsageError, match=re.escape(message)):
         read_plan(str(tmp_path / "plan.json"))
+
+
+CACHE_TESTS = textwrap.dedent(
+    """
+    import os
+
+    import jax
+    import jax.numpy as jnp
+
+
+    def test_a_program():
+        jax.jit(lambda x: x * 2)(jnp.arange(3.0)).block_until_ready()
+        path = jax.config.jax_compilation_cache_dir
+        entries = sorted(os.listdir(path)) if path else []
+        with open(f"cache-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json", "w") as f:
+            f.write(repr((path, entries)))
+    """
+)
+
+
+def _cache_seen(tmp_path: Path, *options: str) -> dict[str, tuple]:
+    """``{process: (cache folder, its entries)}`` as each process of a run saw them."""
+    (tmp_path / "test_cache.py").write_text(CACHE_TESTS)
+    proc = _pytest(tmp_path, "test_cache.py", *options)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {f.stem: eval(f.read_text()) for f in tmp_path.glob("cache-*.json")}
+
+
+def test_jax_cache_is_shared_by_the_run_and_removed_at_its_end(tmp_path):
+    """``--jax-cache=run`` (the default): both xdist workers use one fresh folder, the first
+    program compiled there is saved (the other worker may load it), and the folder is gone
+    after the run; ``off``: no cache; ``DIR``: that folder, kept."""
+    seen = _cache_seen(tmp_path, "-n", "2", "--dist", "each")
+    assert set(seen) == {"cache-gw0", "cache-gw1"}, seen
+    (path, _), (other, _) = seen.values()
+    assert path == other and "anchor-jax-cache-" in path, seen
+    assert any(entries for _, entries in seen.values()), seen  # the program was saved
+    assert not os.path.exists(path), f"{path} outlived the run"
+    for f in tmp_path.glob("cache-*.json"):
+        f.unlink()
+    assert _cache_seen(tmp_path, "--jax-cache=off") == {"cache-main": (None, [])}
+    keep = tmp_path / "kept"
+    ((path, entries),) = _cache_seen(tmp_path, f"--jax-cache={keep}").values()
+    assert path == str(keep) and entries and os.listdir(keep), (path, entries)

@@ -11,14 +11,16 @@ that must fail for it. The self-test proves that
 - the control: the reference passes every test named in a ``CAUGHT_BY``, or "caught" would
   mean nothing.
 
-It runs one pytest process per suite file (so ``pytest -n`` spreads them), each against every
-implementation that file concerns at once, with the plugin's ``--impl-plan``::
+It runs the suite files in ``GROUPS`` pytest processes (so ``pytest -n`` spreads them; each
+process costs about 2 s of start-up, so not one per file), each against every implementation
+its files concern at once, with the plugin's ``--impl-plan``::
 
-    python -m pytest <suite>/test_nms.py --impl-plan=plan.json --hypothesis-profile=selftest \\
-        --anchor-reports= -p no:cacheprovider -q --no-header --junitxml=junit.xml
+    python -m pytest <suite>/test_nms.py <suite>/test_offsets.py ... --impl-plan=plan.json \\
+        --hypothesis-profile=selftest --anchor-reports= -p no:cacheprovider -q --no-header \\
+        --junitxml=junit.xml
 
-where ``plan.json`` gives each broken module its own ``CAUGHT_BY`` tests of that file and the
-reference all of them. The ``selftest`` profile does not shrink and ``--anchor-reports=`` draws
+where ``plan.json`` gives each broken module its own ``CAUGHT_BY`` tests of those files and
+the reference all of them. The ``selftest`` profile does not shrink and ``--anchor-reports=`` draws
 no PNG: only "did it fail" matters here, and shrinking was nearly all of the time.
 
 Adding a broken module needs no edit here: modules are discovered from the package. A module
@@ -135,21 +137,30 @@ def _plans() -> dict[str, dict[str, dict]]:
     return dict(sorted(plans.items()))
 
 
-def run_plan(test_file: str, plan: dict[str, dict], tmp_path: Path) -> dict[tuple[str, str], str]:
-    """Run the suite file ``test_file`` with ``--impl-plan`` ``plan``.
+def _file_of(case: ET.Element) -> str:
+    """The suite file of a JUnit test case: classname ``properties.test_nms``, ``test_nms.py``."""
+    module = [c for c in case.get("classname", "").split(".") if c.startswith("test_")]
+    return f"{module[-1]}.py" if module else "?"
+
+
+def run_plan(
+    test_files: str | list[str], plan: dict[str, dict], tmp_path: Path
+) -> dict[tuple[str, str], str]:
+    """Run the suite file(s) ``test_files`` in one process with ``--impl-plan`` ``plan``.
 
     Returns ``{(implementation, "file.py::test_name"): outcome}`` for every test the run
     collected, the outcome of its worst parameter: ``errored`` (an error outside the test's
     body, such as an implementation that does not load: not a catch), ``failed``, ``passed``,
     ``skipped``.
     """
+    files = [test_files] if isinstance(test_files, str) else list(test_files)
     plan_file, xml = tmp_path / "plan.json", tmp_path / "junit.xml"
     plan_file.write_text(json.dumps(plan, indent=1))
     cmd = [
         sys.executable,
         "-m",
         "pytest",
-        str(SUITE / test_file),
+        *[str(SUITE / f) for f in files],
         f"--impl-plan={plan_file}",
         "--hypothesis-profile=selftest",
         "--anchor-reports=",
@@ -172,14 +183,14 @@ def run_plan(test_file: str, plan: dict[str, dict], tmp_path: Path) -> dict[tupl
     # collected) is a broken self-test, not a catch.
     if proc.returncode not in (0, 1) or not xml.exists():
         raise AssertionError(
-            f"the suite did not run {test_file} (exit {proc.returncode}):\n{' '.join(cmd)}\n"
-            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            f"the suite did not run {' '.join(files)} (exit {proc.returncode}):\n"
+            f"{' '.join(cmd)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
     outcomes: dict[tuple[str, str], str] = {}
     rank = {"skipped": 0, "passed": 1, "failed": 2, "errored": 3}  # the worst parameter wins
     for case in ET.parse(xml).getroot().iter("testcase"):
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        key = (props.get("impl", "?"), f"{test_file}::{_base(case.get('name', ''))}")
+        key = (props.get("impl", "?"), f"{_file_of(case)}::{_base(case.get('name', ''))}")
         if case.find("error") is not None:
             outcome = "errored"  # in a fixture: the implementation did not even load
         elif case.find("failure") is not None:
@@ -197,7 +208,9 @@ def problems_of(test_file: str, plan: dict[str, dict], outcomes: dict) -> list[s
     """Every way the run of ``test_file`` falls short, one line each naming module and test."""
     problems = []
     for module, entry in plan.items():
-        ran = {t: o for (m, t), o in outcomes.items() if m == module}
+        ran = {
+            t: o for (m, t), o in outcomes.items() if m == module and t.split("::")[0] == test_file
+        }
         if module == CONTROL:
             problems += [
                 f"the control: the reference does not pass {t} (it {ran.get(t, 'did not run')})"
@@ -225,24 +238,57 @@ def problems_of(test_file: str, plan: dict[str, dict], outcomes: dict) -> list[s
     return problems
 
 
-def _by_size(plans: dict[str, dict[str, dict]]) -> list[str]:
-    """The suite files, the most (implementation, test) pairs first: under ``pytest -n`` the
-    longest runs start first. An entry without ``"tests"`` runs the whole file: counted 99."""
-
-    def size(test_file: str) -> int:
-        return sum(len(e.get("tests", range(99))) for e in plans[test_file].values())
-
-    return sorted(plans, key=size, reverse=True)
+def _size(plan: dict[str, dict]) -> int:
+    """The (implementation, test) pairs of a file's plan; an entry without ``"tests"`` runs
+    the whole file: counted 99."""
+    return sum(len(e.get("tests", range(99))) for e in plan.values())
 
 
-@pytest.mark.parametrize("test_file", _by_size(_plans()))
-def test_suite_catches_the_broken_and_passes_the_reference(test_file, tmp_path):
-    """Per suite file: each broken module fails each of its CAUGHT_BY tests in the file,
-    d2l_faithful fails the file's departure properties, and the reference passes them all."""
-    plan = _plans()[test_file]
-    outcomes = run_plan(test_file, plan, tmp_path)
-    problems = problems_of(test_file, plan, outcomes)
-    assert not problems, f"{test_file}:\n" + "\n".join(problems)
+# Processes the self-test runs the suite files in: enough for ``pytest -n`` to spread them
+# over the cores, few enough that start-up (about 2 s a process) does not dominate.
+GROUPS = 4
+
+
+def _groups(plans: dict[str, dict[str, dict]]) -> list[list[str]]:
+    """The suite files in ``GROUPS`` groups of about equal size (the largest file first into
+    the smallest group), the largest group first: under ``pytest -n`` it starts first."""
+    groups: list[list[str]] = [[] for _ in range(min(GROUPS, len(plans)))]
+    sizes = [0] * len(groups)
+    for test_file in sorted(plans, key=lambda f: _size(plans[f]), reverse=True):
+        i = sizes.index(min(sizes))
+        groups[i].append(test_file)
+        sizes[i] += _size(plans[test_file])
+    order = sorted(range(len(groups)), key=lambda i: sizes[i], reverse=True)
+    return [sorted(groups[i]) for i in order]
+
+
+def _merged(plans: dict[str, dict[str, dict]], files: list[str]) -> dict[str, dict]:
+    """One ``--impl-plan`` for several files: each implementation with the union of its tests
+    there (no ``"tests"``, all of them, if it has none in some file)."""
+    merged: dict[str, dict] = {}
+    for test_file in files:
+        for name, entry in plans[test_file].items():
+            into = merged.setdefault(name, {"impl": entry["impl"], "tests": []})
+            if "tests" not in entry or "tests" not in into:
+                into.pop("tests", None)
+            else:
+                into["tests"] = sorted({*into["tests"], *entry["tests"]})
+    return merged
+
+
+@pytest.mark.parametrize("test_files", _groups(_plans()), ids=lambda fs: "+".join(fs))
+def test_suite_catches_the_broken_and_passes_the_reference(test_files, tmp_path):
+    """Per group of suite files (one process): in each file, each broken module fails each
+    of its CAUGHT_BY tests there, d2l_faithful fails the file's departure properties, and the
+    reference passes them all."""
+    plans = _plans()
+    outcomes = run_plan(test_files, _merged(plans, test_files), tmp_path)
+    problems = [
+        f"{test_file}: {problem}"
+        for test_file in test_files
+        for problem in problems_of(test_file, plans[test_file], outcomes)
+    ]
+    assert not problems, "\n".join(problems)
 
 
 # --- every broken module, read without running the suite ------------------------------

@@ -22,7 +22,13 @@ def _run(wall: float, tests: int, exit_code: int = 0) -> dict:
 def test_history_grows_by_one_row_per_run(tmp_path):
     out = tmp_path / "stats.md"
     rows = {
-        "properties/test_nms.py::test_a": {"compiles": 3, "seconds": 1.5, "examples": 100},
+        "properties/test_nms.py::test_a": {
+            "compiles": 3,
+            "compile_seconds": 1.25,
+            "cache_hits": 2,
+            "seconds": 1.5,
+            "examples": 100,
+        },
         "properties/test_nms.py::test_b": {"compiles": 1, "seconds": 0.5, "examples": 40},
         "tests/test_x.py::test_c": {"compiles": 0, "seconds": 0.25},
     }
@@ -37,8 +43,9 @@ def test_history_grows_by_one_row_per_run(tmp_path):
     text = out.read_text()
     assert "lint 3, total 600" in text
     # The per-file summary adds up its tests.
-    assert "| `properties/test_nms.py` | 2 | 140 | 0 | 4 | 2.0 |" in text
-    assert "| **all** | 3 | 140 | 0 | 4 | 2.2 |" in text
+    # file | tests | examples | explicit | compiles | compile seconds | cache hits | seconds
+    assert "| `properties/test_nms.py` | 2 | 140 | 0 | 4 | 1.2 | 2 | 2.0 |" in text
+    assert "| **all** | 3 | 140 | 0 | 4 | 1.2 | 2 | 2.2 |" in text
 
 
 def test_ci_run_prints_the_stage_lines_the_command_reads():
