@@ -49,11 +49,6 @@ def _decode(o: jax.Array, p: jax.Array, weights: jax.Array, clip: jax.Array) -> 
     return jnp.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)
 
 
-@jax.jit
-def _all_finite(x: jax.Array) -> jax.Array:
-    return jnp.all(jnp.isfinite(x))
-
-
 def _zero_extent(b: jax.Array, name: str, why: str) -> None:
     if not v.is_concrete(b) or b.size == 0:
         return
@@ -156,6 +151,6 @@ class BoxCoder:
         weights = jnp.asarray(self.weights, dtype)
         clip = jnp.asarray(self.bbox_xform_clip, dtype)
         out = _decode(o.astype(dtype), p.astype(dtype), weights, clip)
-        if v.is_concrete(out) and out.size and not bool(_all_finite(out)):
+        if v.is_concrete(out) and out.size and not v.finite(out):
             raise ValueError("rel_codes: too large, the decoded boxes overflow")
         return out

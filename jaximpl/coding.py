@@ -53,6 +53,6 @@ def offset_inverse(anchors: Any, offset_preds: Any) -> jax.Array:
     dtype = jnp.promote_types(a.dtype, o.dtype)
     out = _decode_jit(a.astype(dtype), o.astype(dtype))
     if v.is_concrete(out) and v.is_concrete(a) and v.is_concrete(o) and out.size:
-        if not bool(v.all_finite(out)):
+        if not v.finite(out):
             raise ValueError("offset_preds: too large, the decoded boxes overflow")
     return out

@@ -56,20 +56,31 @@ def _check_format(fmt: Any, name: str) -> str:
     return fmt
 
 
-@jax.jit
-def _valid(b: jax.Array, index: jax.Array) -> jax.Array:
+def _valid_in(xp, b, index):
     """One boolean: every value finite, and corners ordered (``xyxy``, ``yxyx``) or sizes
-    ``>= 0`` (``xywh``, ``cxcywh``) in the format ``FORMATS[index]``."""
-    lo = jnp.where(index == 3, b[..., jnp.array([1, 0])], b[..., :2])
-    hi = jnp.where(index == 3, b[..., jnp.array([3, 2])], b[..., 2:])
-    ordered = jnp.where((index == 0) | (index == 3), hi >= lo, hi >= 0)
-    return jnp.all(jnp.isfinite(b)) & jnp.all(ordered)
+    ``>= 0`` (``xywh``, ``cxcywh``) in the format ``FORMATS[index]`` (``xp``: NumPy or
+    ``jax.numpy``)."""
+    lo = xp.where(index == 3, b[..., [1, 0]], b[..., :2])
+    hi = xp.where(index == 3, b[..., [3, 2]], b[..., 2:])
+    ordered = xp.where((index == 0) | (index == 3), hi >= lo, hi >= 0)
+    return xp.all(xp.isfinite(b)) & xp.all(ordered)
+
+
+_valid_jit = jax.jit(partial(_valid_in, jnp))
+
+
+def _valid(b: jax.Array, index: int) -> bool:
+    """:func:`_valid_in` of the concrete ``b``: on the host when small (no compile per shape,
+    as :mod:`jaximpl._validate` does), else one jitted reduction."""
+    if b.size <= v.HOST_CHECK_MAX:
+        return bool(_valid_in(np, np.asarray(b), index))
+    return bool(_valid_jit(b, jnp.int32(index)))
 
 
 def _check_values(b: jax.Array, fmt: str) -> None:
     """Finite, and valid in ``fmt`` (concrete input only): one jitted reduction, and the
     host builds the message only when it fails."""
-    if not v.is_concrete(b) or b.size == 0 or bool(_valid(b, FORMATS.index(fmt))):
+    if not v.is_concrete(b) or b.size == 0 or _valid(b, FORMATS.index(fmt)):
         return
     rows = np.atleast_2d(np.asarray(b))
     if fmt in ("xyxy", "yxyx"):
