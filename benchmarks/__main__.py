@@ -5,6 +5,7 @@
     python -m benchmarks report RUN.json # table + plot from an earlier run
     python -m benchmarks gate            # the CI speed-regression gate (short mode)
     python -m benchmarks scaling         # the batch sharded over 1, 2 and 4 host devices
+    python -m benchmarks compile         # compile time per shape bucket, fresh processes
 
 ``run`` writes ``PREFIX.json`` (pytest-benchmark's JSON), ``PREFIX.md`` (the table)
 and ``PREFIX.png`` (the plot), PREFIX being ``.benchmarks/latest`` unless ``--out``
@@ -160,7 +161,7 @@ def cmd_gate(args) -> int:
     return 0
 
 
-OWN_COMMANDS = {"scaling": "scaling"}
+OWN_COMMANDS = {"scaling": "scaling", "compile": "compile_times"}
 
 
 def main(argv: list[str] | None = None) -> int:

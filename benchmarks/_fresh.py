@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -14,6 +15,13 @@ from time import perf_counter
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def command_parser(command: str, doc: str, default_out: Path) -> argparse.ArgumentParser:
+    """The parser of ``python -m benchmarks <command>``, with its ``--out`` option."""
+    p = argparse.ArgumentParser(prog=f"python -m benchmarks {command}", description=doc)
+    p.add_argument("--out", help=f"output prefix (default {default_out.relative_to(ROOT)})")
+    return p
 
 
 def in_fresh_process(module: str, args: list[str], devices: int | None = None) -> dict:

@@ -32,7 +32,16 @@ from time import perf_counter
 import numpy as np
 
 from . import workloads as wl
-from ._fresh import ROOT, in_fresh_process, machine, machine_line, ms, warm_seconds, write
+from ._fresh import (
+    ROOT,
+    command_parser,
+    in_fresh_process,
+    machine,
+    machine_line,
+    ms,
+    warm_seconds,
+    write,
+)
 
 DEVICE_COUNTS = (1, 2, 4)
 OPS = ("multibox_target", "multibox_detection", "batched_nms_padded")
@@ -199,9 +208,7 @@ def markdown(data: dict, m: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks scaling", description=__doc__.split("\n")[0]
-    )
+    p = command_parser("scaling", __doc__.split("\n")[0], DEFAULT_OUT)
     p.add_argument(
         "--devices",
         default=",".join(map(str, DEVICE_COUNTS)),
@@ -210,7 +217,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ops", default=",".join(OPS), help=f"comma-separated, of {', '.join(OPS)}")
     p.add_argument("--passes", type=int, default=2, help="rounds of the processes (default 2)")
     p.add_argument("--tiny", action="store_true", help="tiny shapes (the tooling test)")
-    p.add_argument("--out", help=f"output prefix (default {DEFAULT_OUT.relative_to(ROOT)})")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--save", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

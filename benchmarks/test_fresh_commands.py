@@ -1,6 +1,6 @@
 """The commands that measure in fresh processes run, on tiny shapes: ``python -m benchmarks
-scaling`` (the batch sharded over 1 and 2 host devices), and a failing measurement fails the
-command. About 15 s.
+scaling`` (the batch sharded over 1 and 2 host devices) and ``python -m benchmarks compile``
+(first-call compile time), and a failing measurement fails the command. About 20 s.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from benchmarks import scaling
+from benchmarks import compile_times, scaling
 
 
 def test_scaling_runs_each_device_count_in_its_own_process(tmp_path):
@@ -26,6 +26,20 @@ def test_scaling_runs_each_device_count_in_its_own_process(tmp_path):
     md = out.with_suffix(".md").read_text()
     assert "measure correctness and overhead, not speed-up" in md
     assert md.count("| `multibox_target` (4 x 80 anchors x 2 ground truths) |") == 2, md
+
+
+def test_compile_reports_each_program_and_the_next_shape(tmp_path):
+    out = tmp_path / "compile"
+    assert compile_times.main(["--tiny", "--ops", "box_iou", "--out", str(out)]) == 0
+    (row,) = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert row["op"] == "box_iou" and row["size"] == "100x100", row
+    # A fresh process compiles box_iou's kernel, and again for a shape it has not seen.
+    for first in (row, row["next_shape"]):
+        names = [name for name, _ in first["programs"]]
+        assert "jit(iou)" in names, first
+        assert 0 < first["backend_s"] <= first["first_s"], first
+    assert row["warm_s"] < row["first_s"], row
+    assert "| `box_iou` | 100 x 100 |" in out.with_suffix(".md").read_text()
 
 
 def test_a_failing_worker_fails_the_command(tmp_path, monkeypatch):
