@@ -4,6 +4,8 @@
     python -m benchmarks run --short     # the same with few rounds
     python -m benchmarks report RUN.json # table + plot from an earlier run
     python -m benchmarks gate            # the CI speed-regression gate (short mode)
+    python -m benchmarks scaling         # the batch sharded over 1, 2 and 4 host devices
+    python -m benchmarks compile         # compile time per shape bucket, fresh processes
 
 ``run`` writes ``PREFIX.json`` (pytest-benchmark's JSON), ``PREFIX.md`` (the table)
 and ``PREFIX.png`` (the plot), PREFIX being ``.benchmarks/latest`` unless ``--out``
@@ -159,8 +161,15 @@ def cmd_gate(args) -> int:
     return 0
 
 
+OWN_COMMANDS = {"scaling": "scaling", "compile": "compile_times"}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in OWN_COMMANDS:
+        import importlib
+
+        return importlib.import_module(f"benchmarks.{OWN_COMMANDS[argv[0]]}").main(argv[1:])
     pytest_args: list[str] = []
     if "--" in argv:
         i = argv.index("--")
@@ -201,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         help=f"skip the baseline's correctness tests ({BASELINE_TESTS})",
     )
     g.set_defaults(func=cmd_gate)
+
+    # Commands with their own options, parsed by their modules (listed here for --help).
+    for name, module in OWN_COMMANDS.items():
+        sub.add_parser(name, help=f"benchmarks/{module}.py (python -m benchmarks {name} --help)")
 
     args = p.parse_args(argv)
     args.pytest_args = pytest_args

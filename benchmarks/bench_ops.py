@@ -1,5 +1,6 @@
 """Every (workload, contender) pair of ``workloads.WORKLOADS``: one pytest-benchmark each
-(on ``box_iou`` also the write probes ``workloads.PROBES``).
+(on ``box_iou`` also the write probes ``workloads.PROBES``, on ``multibox_target`` the limit
+``workloads.TARGET_LIMIT``).
 
 Pairs a contender cannot run here (no such op, no CUDA, slow by design) are skipped
 with the reason, which the report lists beside the table.

@@ -27,6 +27,7 @@ COLORS = {
     wl.WRITE_NP: "0.35",
     wl.WRITE_JNP: "0.55",
     wl.WRITE_REUSED: "0.75",
+    wl.TARGET_LIMIT: "0.45",
 }
 
 # Class-aware NMS (CONTRACT.md §3.2, issue 11).
@@ -72,16 +73,16 @@ def plot(run: Run, path: str | Path, title: str | None = None) -> None:
                     continue
                 xs, ys = zip(*pts, strict=True)
                 label = c + (f" ({s})" if len(series) > 1 else "")
-                if c in wl.PROBES:
-                    label = f"write bound: {label}"
+                if c in wl.PROBES or c in wl.LIMITS:
+                    label = f"{'write bound' if c in wl.PROBES else 'limit'}: {label}"
                 ax.plot(
                     xs,
                     ys,
                     linestyle=styles[si % 3],
                     marker=markers[si % 3],
                     color=COLORS[c],
-                    linewidth=0.8 if c in wl.PROBES else 1.5,
-                    markersize=3 if c in wl.PROBES else 5,
+                    linewidth=0.8 if c not in wl.CONTENDERS else 1.5,
+                    markersize=3 if c not in wl.CONTENDERS else 5,
                     label=label,
                 )
         ax.set_xscale("log")

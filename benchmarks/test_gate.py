@@ -150,6 +150,28 @@ def test_markdown_names_ratios(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 0
 
 
+def test_target_limit_is_a_distance_not_a_baseline(tmp_path):
+    """multibox_target's limit is reported as jaximpl's time over its own (here 0.006 / 0.002:
+    3x from the limit), never as a speed-up nor as the strongest baseline."""
+    w = "multibox_target/32x5120x4"
+    run = _run(
+        tmp_path,
+        [
+            _bench(w, "jaximpl", 0.006),
+            _bench(w, "iou-plus-write", 0.002),
+            _bench(w, "d2l-jit", 0.030),
+        ],
+    )
+    assert report.strongest(run, w) == ("d2l-jit", 5.0)
+    md = report.markdown(run)
+    lines = md.splitlines()  # the ratio table's head and row come first (then the memory's)
+    head = next(ln for ln in lines if ln.startswith("| workload |"))
+    row = next(ln for ln in lines if ln.startswith(f"| `{w}`"))
+    cells = dict(zip(head.split(" | "), row.split(" | "), strict=True))
+    assert cells["jaximpl / iou-plus-write"] == "**3x** (2 ms)", cells
+    assert "iou-plus-write" not in cells, cells
+
+
 def _gate(tmp_path: Path, jaximpl_module: str | None) -> subprocess.CompletedProcess:
     # --retries 0: the retry costs a second pytest run; its logic is tested above.
     floors = tmp_path / "floors.toml"

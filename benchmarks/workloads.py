@@ -73,7 +73,14 @@ WRITE_NP = "np-empty-fill"  # np.empty((N, M), float32).fill(0): a fresh array e
 WRITE_JNP = "jnp-zeros"  # jitted jnp.zeros((N, M)): a fresh XLA output buffer, like box_iou's
 WRITE_REUSED = "np-fill-reused"  # buf.fill(0) on one array allocated once: DRAM/cache only
 PROBES = (WRITE_NP, WRITE_JNP, WRITE_REUSED)
-ALL_CONTENDERS = CONTENDERS + PROBES
+# multibox_target's physical limit, run on the multibox_target workloads only: one jitted
+# function computing the (B, A, G) IoU of every anchor with every ground truth and, in one
+# elementwise pass, outputs of the target's shapes (offsets (B, 4A) and mask (B, 4A) float32,
+# classes (B, A) int32) from each anchor's best IoU. No assignment, no coding: a lower bound,
+# reported as jaximpl's time / the limit's (how far jaximpl is from it), never a speed-up.
+TARGET_LIMIT = "iou-plus-write"
+LIMITS = (TARGET_LIMIT,)
+ALL_CONTENDERS = CONTENDERS + PROBES + LIMITS
 
 # The GIoU-family losses, timed as loss + gradient (CONTRACT.md §3.5).
 LOSS_OPS = ("generalized_box_iou_loss", "distance_box_iou_loss", "complete_box_iou_loss")
@@ -310,8 +317,11 @@ def by_op(op: str) -> list[Workload]:
 
 
 def contenders_of(workload: Workload) -> tuple[str, ...]:
-    """The contenders benchmarked on ``workload``: all of them, plus the probes on box_iou."""
-    return ALL_CONTENDERS if workload.op == "box_iou" else CONTENDERS
+    """The contenders benchmarked on ``workload``: all of them, plus the probes on box_iou
+    and the limit on multibox_target."""
+    if workload.op == "box_iou":
+        return CONTENDERS + PROBES
+    return CONTENDERS + LIMITS if workload.op == "multibox_target" else CONTENDERS
 
 
 # --- class-aware NMS (CONTRACT.md §3.2, issue 11) -------------------------------------------
