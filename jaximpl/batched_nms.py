@@ -225,18 +225,21 @@ def _keep_core(
     return keep.reshape(batch, n), order
 
 
+def _select_one(keep: jax.Array, order: jax.Array, max_output_size: int):
+    """:func:`_select` of one image: ``(N,), (N,) -> (max_output_size,), ()``."""
+    kept = keep[order]
+    slot = _scan(jnp.add, kept.astype(jnp.int32)) - 1
+    slot = jnp.where(kept & (slot < max_output_size), slot, max_output_size)
+    out = jnp.full((max_output_size,), -1, jnp.int32).at[slot].set(order, mode="drop")
+    return out, jnp.minimum(jnp.sum(kept, dtype=jnp.int32), max_output_size)
+
+
 def _select(keep: jax.Array, order: jax.Array, max_output_size: int):
     """The first ``max_output_size`` kept boxes of each image in visiting order, padded
-    with -1, and their counts: ``(B, N), (B, N) -> (B, max_output_size), (B,)`` int32."""
-    batch = keep.shape[0]
-    kept = jnp.take_along_axis(keep, order, axis=1)
-    slot = _scan(jnp.add, kept.astype(jnp.int32), axis=1) - 1
-    slot = jnp.where(kept & (slot < max_output_size), slot, max_output_size)
-    rows = jnp.arange(batch)[:, None]
-    out = jnp.full((batch, max_output_size), -1, jnp.int32)
-    out = out.at[rows, slot].set(order, mode="drop")
-    count = jnp.minimum(jnp.sum(kept, axis=1, dtype=jnp.int32), max_output_size)
-    return out, count
+    with -1, and their counts: ``(B, N), (B, N) -> (B, max_output_size), (B,)`` int32.
+    Per image under ``jax.vmap``, so that a batch sharded over devices stays split (a
+    scatter by an explicit image index came back replicated on every device)."""
+    return jax.vmap(lambda k, o: _select_one(k, o, max_output_size))(keep, order)
 
 
 # The heavy part compiles once per shape, whatever max_output_size; the cheap selection per
