@@ -3,23 +3,24 @@
     python -m benchmarks compile                                   # .benchmarks/compile.{md,json}
     python -m benchmarks compile --out benchmarks/results/compile-cpu
 
-The eager ``nms`` and ``multibox_detection`` pad their variable axis to shape buckets
-(CONTRACT.md §4, ``jaximpl/_buckets.py``): one program per bucket, compiled on the first call
-that opens it. This command measures what that first call costs, bucket by bucket, each in a
-process of its own (JAX's caches empty; one small jitted call first, so that starting the
-backend is not counted): the first call's wall time, host arrays in and the result back on
-the host as a user calls it; of it, the time JAX reports through ``jax.monitoring`` for
-tracing (``jaxpr_trace_duration``), lowering to MLIR (``jaxpr_to_mlir_module_duration``) and
-XLA's compile (``backend_compile_duration``), and how many programs were compiled; then the
-warm time of the same call (median, after two untimed calls).
+The eager ``nms``, ``multibox_detection`` and ``batched_nms(_padded)`` pad their variable axis
+to shape buckets (CONTRACT.md §4, ``jaximpl/_buckets.py``): one program per bucket, compiled on
+the first call that opens it. This command measures what that first call costs, bucket by
+bucket, each in a process of its own (JAX's caches empty; one small jitted call first, so that
+starting the backend is not counted): the first call's wall time, host arrays in and the
+result back on the host as a user calls it; of it, the time JAX reports through
+``jax.monitoring`` for tracing (``jaxpr_trace_duration``), lowering to MLIR
+(``jaxpr_to_mlir_module_duration``) and XLA's compile (``backend_compile_duration``), and how
+many programs were compiled; then the warm time of the same call (median, after two untimed
+calls).
 
 Entry points and sizes: ``nms`` on every bucket from 64 to 32,768 boxes (NMS ``uniform``
 problems of exactly the bucket's size, threshold 0.5); ``multibox_detection`` on 8 images of
 1,280, 5,120 and 20,480 anchors (16, 32 and 64 square maps, 21 classes; each a bucket of its
 own); ``batched_nms_padded`` on one image of 1,000, 5,000 and 20,000 boxes with 80 classes,
-100 kept at most (not bucketed: compiled per N); ``box_iou`` on 1,000 x 1,000, 5,000 x 5,000
-and 2,042,040 x 10, not bucketed, and after each a first call on one column fewer (a shape
-never seen: a compile of its own).
+100 kept at most (padded to 1,024, 8,192 and 32,768 boxes); ``box_iou`` on 1,000 x 1,000,
+5,000 x 5,000 and 2,042,040 x 10, not bucketed, and after each a first call on one column
+fewer (a shape never seen: a compile of its own).
 """
 
 from __future__ import annotations
@@ -169,9 +170,10 @@ def markdown(rows: list[dict], m: dict) -> str:
             "`box_iou` would compute a padded matrix and then cut it to `(N, M)`, and that cut "
             "is a program per `(N, M)` again (a slice's output shape is static) plus a copy of "
             "the whole matrix, for an operation bound by writing that matrix. Each new shape "
-            "compiles once, and its argument check (`corner_boxes_ok`, on the device) once per "
-            "length of each input; what that costs, measured as the first call on one column fewer "
-            "right after the rows above, in the same process:",
+            "compiles once (its argument checks run on the device, one program per input length, "
+            "only for inputs of more than 2^16 values; smaller ones are checked on the host); "
+            "what that costs, measured as the first call on one column fewer right after the "
+            "rows above, in the same process:",
             "",
             "| after | next shape | its first call | of it, XLA | programs |",
             "|---|---|---|---|---|",

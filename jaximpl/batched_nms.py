@@ -185,10 +185,13 @@ def _keep_core(
     classes: jax.Array,
     cand: jax.Array,
     iou_threshold: jax.Array,
+    n_valid: jax.Array | None = None,
     layout: tuple[int, int, int] | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """``(B, N, 4), (B, N), (B, N), (B, N) bool, ()`` -> ``keep`` (B, N) bool (kept by the
-    class-aware NMS of the candidates) and the visiting order (B, N). No checks. ``layout``
+    class-aware NMS of the candidates) and the visiting order (B, N). No checks. ``n_valid``:
+    only the first ``n_valid`` boxes of each image are real (a shape bucket; the rest must
+    be no candidates), so that the padding's scores never slow the sort down. ``layout``
     overrides :func:`plan`'s ``(tile, rows_short, len_short)`` (tests)."""
     batch, n = scores.shape
     if batch == 0 or n == 0:
@@ -199,7 +202,7 @@ def _keep_core(
     else:
         tile, rows_short, len_short = layout
     len_long = _round_up(n, tile)
-    order = score_order(scores)  # (B, N): the visiting order
+    order = score_order(scores, n_valid)  # (B, N): the visiting order, padding last
     idx, pos, size, first = _segments(order, classes, cand)
     offset = (jnp.arange(batch, dtype=jnp.int32) * n)[:, None]
     flat_idx = (idx + offset).reshape(-1)  # flat index of the box at each sorted position
@@ -248,9 +251,11 @@ _keep_jit = CpuJit(_keep_core, static_argnames="layout")
 _select_jit = jax.jit(_select, static_argnames="max_output_size")
 
 
-def _batched_core(boxes, scores, classes, cand, iou_threshold, max_output_size, layout=None):
+def _batched_core(
+    boxes, scores, classes, cand, iou_threshold, max_output_size, layout=None, n_valid=None
+):
     """:func:`_keep_core` then :func:`_select` (no checks)."""
-    keep, order = _keep_jit(boxes, scores, classes, cand, iou_threshold, layout=layout)
+    keep, order = _keep_jit(boxes, scores, classes, cand, iou_threshold, n_valid, layout=layout)
     return _select_jit(keep, order, max_output_size=max_output_size)
 
 
@@ -365,7 +370,9 @@ def batched_nms_padded(
             raise ValueError(f"score_threshold: must be a finite number or None, got {value}")
         cand = s > (np if host else jnp).asarray(score_threshold, s.dtype)
     if host:  # eager: N padded to its shape bucket, one program per bucket
+        n = np.int32(b.shape[1])
         b, s, classes, cand = _bucketed(b, s, classes, cand, device_of(boxes, scores))
+        return _batched_core(b, s, classes, cand, t, size, n_valid=n)
     return _batched_core(b, s, classes, cand, t, size)
 
 
@@ -396,7 +403,7 @@ def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> jax
     device = device_of(boxes, scores)
     padded = _bucketed(b[None], s[None], classes[None], np.ones((1, b.shape[0]), bool), device)
     size = padded[0].shape[1]
-    idx, count = _batched_core(*padded, t, size)
+    idx, count = _batched_core(*padded, t, size, n_valid=np.int32(b.shape[0]))
     # Trimmed on the host: a slice on the device would compile once per kept count.
     host_idx, host_count = jax.device_get((idx, count))
     return jax.device_put(host_idx[0, : int(host_count[0])], idx.sharding)
