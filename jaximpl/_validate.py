@@ -222,11 +222,15 @@ def scalar(x: Any, name: str, expected: str) -> float | None:
     return float(arr)
 
 
-def threshold(t: Any, name: str, dtype=jnp.float32) -> jax.Array:
-    """A scalar in ``[0, 1]`` (checked when concrete), as a 0-d array of ``dtype``."""
+def threshold(t: Any, name: str, dtype=jnp.float32, host: bool = False) -> jax.Array:
+    """A scalar in ``[0, 1]`` (checked when concrete), as a 0-d array of ``dtype``
+    (``host``: a NumPy one, for a concrete ``t``: a jitted call takes it as it takes a JAX
+    array, without a conversion of its own dispatched first)."""
     value = scalar(t, name, "a number in [0, 1]")
     if value is not None and not (0.0 <= value <= 1.0):  # also rejects NaN
         raise ValueError(f"{name}: must be in [0, 1], got {value}")
+    if host and value is not None:
+        return np.asarray(value, dtype=jax.dtypes.canonicalize_dtype(dtype))
     return jnp.asarray(t, dtype=dtype)
 
 

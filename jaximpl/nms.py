@@ -84,7 +84,7 @@ def _check_nms_args(boxes: Any, scores: Any, iou_threshold: Any, host: bool = Fa
     (v.raise_non_finite if host else v.check_finite)(s, "scores")
     v.same_length(b, "boxes", s, "scores")
     dtype = jnp.promote_types(b.dtype, s.dtype)
-    t = v.threshold(iou_threshold, "iou_threshold", dtype)
+    t = v.threshold(iou_threshold, "iou_threshold", dtype, host=host)
     return b.astype(dtype), s.astype(dtype), t
 
 
@@ -96,14 +96,18 @@ def _bucketed_nms_args(boxes: Any, scores: Any, iou_threshold: Any):
     """The checks of :func:`_check_nms_args` on the host, then boxes and scores padded to
     their shape bucket (:mod:`jaximpl._buckets`): ``(Nb, 4), (Nb,), (), N``. Nothing here
     compiles for a new ``N``. The padded scores are the lowest real score (visited after
-    every real box); the arrays go back to the input's device."""
+    every real box); the arrays go back to the input's device, and stay NumPy arrays (as
+    the threshold and ``N``) when it is the default one: the jitted call moves them with
+    its arguments, cheaper than a conversion dispatched for each."""
     b, s, t = _check_nms_args(boxes, scores, iou_threshold, host=True)
     n = b.shape[0]
     size = bucket(n)
     device = device_of(boxes, scores)
     padded_b = pad_rows(b, size)
     padded_s = pad_rows(s, size, s.min() if n else 0)
-    return jax.device_put(padded_b, device), jax.device_put(padded_s, device), t, n
+    if device is not None:
+        padded_b, padded_s = jax.device_put(padded_b, device), jax.device_put(padded_s, device)
+    return padded_b, padded_s, t, np.int32(n)
 
 
 def nms_padded(
@@ -137,7 +141,7 @@ def nms_padded(
     k = v.output_size(max_output_size)
     if _concrete(boxes, scores, iou_threshold):  # eager: one program per shape bucket
         b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
-        return _nms_bucket_jit(b, s, t, jnp.int32(n), max_output_size=k)
+        return _nms_bucket_jit(b, s, t, n, max_output_size=k)
     b, s, t = _check_nms_args(boxes, scores, iou_threshold)
     return _nms_jit(b, s, t, max_output_size=k)
 
@@ -175,9 +179,10 @@ def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
             "use nms_padded(..., max_output_size=N) or nms_keep_mask inside jit/vmap"
         )
     b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
-    idx, count = _nms_bucket_jit(b, s, t, jnp.int32(n), max_output_size=b.shape[0])
+    idx, count = _nms_bucket_jit(b, s, t, n, max_output_size=b.shape[0])
     # Trimmed on the host: a slice on the device would compile once per kept count.
-    return jax.device_put(jax.device_get(idx)[: int(count)], idx.sharding)
+    host_idx, host_count = jax.device_get((idx, count))
+    return jax.device_put(host_idx[: int(host_count)], idx.sharding)
 
 
 def nms_padded_jit(
