@@ -37,10 +37,17 @@ def bucket(n: int, per_octave: int = 1) -> int:
     return half + -(-(n - half) // step) * step
 
 
-def pad_rows(x: np.ndarray, size: int, value: float = 0) -> np.ndarray:
-    """The host array ``x`` with its first axis padded to ``size`` with ``value``."""
-    widths = [(0, size - x.shape[0])] + [(0, 0)] * (x.ndim - 1)
+def pad_rows(x: np.ndarray, size: int, value: float = 0, axis: int = 0) -> np.ndarray:
+    """The host array ``x`` with its axis ``axis`` (the first) padded to ``size`` with ``value``."""
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (0, size - x.shape[axis])
     return np.pad(x, widths, constant_values=value)
+
+
+def to_device(x: np.ndarray, device: jax.Device | None) -> np.ndarray | jax.Array:
+    """``x`` put on ``device``; on the default one (``None``) left on the host: a jitted call
+    moves it with its arguments, cheaper than a conversion dispatched of its own."""
+    return x if device is None else jax.device_put(x, device)
 
 
 def device_of(*xs: object) -> jax.Device | None:

@@ -88,13 +88,10 @@ def host_array(x: Any, name: str, ndim: int, last: int | None = None) -> np.ndar
     For the eager entry points that pad to a shape bucket (:mod:`jaximpl._buckets`):
     nothing here compiles, whatever the shape. ``x`` must be concrete.
     """
-    if isinstance(x, jax.Array):
+    try:
         arr = np.asarray(x)
-    else:
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{name}: cannot be read as an array of numbers ({e})") from None
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name}: cannot be read as an array of numbers ({e})") from None
     if not real_dtype(arr.dtype):
         raise ValueError(
             f"{name}: expected real numbers (integers or floats), got dtype {arr.dtype}"
@@ -134,10 +131,9 @@ def finite(x: jax.Array) -> bool:
 
 def check_finite(x: jax.Array, name: str, what: str = "values") -> None:
     """Raise unless every entry of a concrete ``x`` is finite (no-op on tracers)."""
-    if not is_concrete(x) or x.size == 0:
+    if not is_concrete(x) or x.size == 0 or finite(x):
         return
-    if x.size <= HOST_CHECK_MAX or not bool(all_finite(x)):
-        raise_non_finite(np.asarray(x), name, what)
+    raise_non_finite(np.asarray(x), name, what)
 
 
 def raise_non_finite(arr: np.ndarray, name: str, what: str = "values") -> None:

@@ -39,7 +39,7 @@ import numpy as np
 from jax import lax
 
 from . import _validate as v
-from ._buckets import bucket, device_of
+from ._buckets import bucket, device_of, pad_rows, to_device
 from ._compile import CpuJit
 from ._order import score_order
 from ._tiled import default_blocks, nms_sorted
@@ -308,20 +308,18 @@ def _common(boxes: Any, scores: Any, iou_threshold: Any, ndim: int, host: bool =
         raise ValueError(f"scores: expected shape {b.shape[:-1]}, got {s.shape}")
     (v.raise_non_finite if host else v.check_finite)(s, "scores")
     dtype = jnp.promote_types(b.dtype, s.dtype)
-    t = v.threshold(iou_threshold, "iou_threshold", dtype)
+    t = v.threshold(iou_threshold, "iou_threshold", dtype, host=host)
     return b.astype(dtype), s.astype(dtype), t
 
 
 def _bucketed(b: np.ndarray, s: np.ndarray, classes: np.ndarray, cand: np.ndarray, device):
     """Host arrays ``(B, N, ...)`` padded along ``N`` to its shape bucket (:mod:`jaximpl._buckets`)
-    and put on ``device``; the padded boxes are no candidates (never kept, never suppress)."""
+    for ``device``; the padded boxes are no candidates (never kept, never suppress)."""
     size = bucket(b.shape[1])
-
-    def pad(x: np.ndarray, value: Any = 0) -> jax.Array:
-        widths = [(0, 0), (0, size - x.shape[1])] + [(0, 0)] * (x.ndim - 2)
-        return jax.device_put(np.pad(x, widths, constant_values=value), device)
-
-    return pad(b), pad(s), pad(classes), pad(cand, False)
+    return tuple(
+        to_device(pad_rows(x, size, value, axis=1), device)
+        for x, value in ((b, 0), (s, 0), (classes, 0), (cand, False))
+    )
 
 
 def batched_nms_padded(

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _validate as v
-from ._buckets import bucket, device_of, pad_rows
+from ._buckets import bucket, device_of, pad_rows, to_device
 from ._compile import CpuJit
 from ._core import decode, max_argmax
 from ._tiled import nms_sorted, prepare
@@ -105,9 +105,7 @@ def _bucketed_nms_args(boxes: Any, scores: Any, iou_threshold: Any):
     device = device_of(boxes, scores)
     padded_b = pad_rows(b, size)
     padded_s = pad_rows(s, size, s.min() if n else 0)
-    if device is not None:
-        padded_b, padded_s = jax.device_put(padded_b, device), jax.device_put(padded_s, device)
-    return padded_b, padded_s, t, np.int32(n)
+    return to_device(padded_b, device), to_device(padded_s, device), t, np.int32(n)
 
 
 def nms_padded(
