@@ -312,11 +312,11 @@ def resolve_and_append(tile: Tile, kept: Kept, pos: jax.Array, t: jax.Array, siz
 # --------------------------------------------------------------------------- the loop
 
 
-def tile_step(tile: Tile, kept: Kept, t: jax.Array, max_output_size: int, blocks: Blocks) -> Kept:
-    """Cross step, self step and append for one tile."""
+def tile_step(tile: Tile, kept: Kept, t: jax.Array, limit: int | jax.Array, blocks: Blocks) -> Kept:
+    """Cross step, self step and append for one tile; an image stops at ``limit`` kept."""
     width = blocks.tile
     # Padding, and every box of an image that is already done, is out.
-    active = kept.count < max_output_size
+    active = kept.count < limit
     real = (tile.idx >= 0) & active[:, None]
     most_kept = jnp.max(jnp.where(active, kept.count, 0))
     cand = cross_step(tile, kept, t, ~real, most_kept, blocks)
@@ -347,6 +347,7 @@ def nms_sorted(
     tile: int,
     chunk: int | None = None,
     n_valid: jax.Array | None = None,
+    stop: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """The tiled NMS of a batch of images whose boxes are already in visiting order.
 
@@ -359,7 +360,9 @@ def nms_sorted(
     blocks, so the loop overhead is shared by the batch and the blocks are large
     enough for XLA to spread them over the CPU cores. An image that has kept
     ``max_output_size`` boxes appends nothing more; the loop stops when every
-    image is done.
+    image is done. ``stop`` (an int32 scalar, may be traced) lowers that limit to
+    ``min(stop, max_output_size)`` without a new program: the count and the
+    indices past it are those of ``max_output_size = stop``.
     """
     dtype = sorted_boxes.dtype
     batch, _, n_pad = sorted_boxes.shape
@@ -375,6 +378,7 @@ def nms_sorted(
     # (rounded to whole blocks): an image stops appending once that many are kept.
     size = -(-min(max_output_size, n_pad) // chunk) * chunk
     blocks = Blocks(tile, chunk, tuple(widths), size)
+    limit = max_output_size if stop is None else jnp.minimum(stop, max_output_size)
 
     def one_tile(state):
         i, kept = state
@@ -384,7 +388,7 @@ def nms_sorted(
             lax.dynamic_slice_in_dim(sorted_area, start, tile, axis=1),
             lax.dynamic_slice_in_dim(order, start, tile, axis=1),
         )
-        return i + 1, tile_step(here, kept, t, max_output_size, blocks)
+        return i + 1, tile_step(here, kept, t, limit, blocks)
 
     kept = Kept(
         jnp.zeros((batch,), jnp.int32),
@@ -395,11 +399,11 @@ def nms_sorted(
     if n_valid is not None:  # tiles past the real boxes hold only padding
         num_tiles = jnp.minimum(num_tiles, (n_valid + tile - 1) // tile)
     _, kept = lax.while_loop(
-        lambda s: (s[0] < num_tiles) & jnp.any(s[1].count < max_output_size),
+        lambda s: (s[0] < num_tiles) & jnp.any(s[1].count < limit),
         one_tile,
         (jnp.int32(0), kept),
     )
-    count = jnp.minimum(kept.count, max_output_size)
+    count = jnp.minimum(kept.count, limit)
     kept_idx = kept.idx
     if size < max_output_size:
         kept_idx = jnp.pad(kept_idx, ((0, 0), (0, max_output_size - size)), constant_values=-1)

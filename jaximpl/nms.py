@@ -13,6 +13,7 @@ never suppresses and is never suppressed: it is kept. Inverted boxes
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -51,20 +52,28 @@ def _nms_bucket_core(
     scores: jax.Array,
     iou_threshold: jax.Array,
     n_valid: jax.Array,
-    max_output_size: int,
+    stop: jax.Array,
 ) -> tuple[jax.Array, jax.Array]:
-    """:func:`_nms_core` of the first ``n_valid`` boxes of a shape bucket ``(Nb, 4), (Nb,)``:
-    the padding is visited last, never kept, and the loop stops at the last real box."""
-    if max_output_size == 0:
-        return jnp.zeros((0,), jnp.int32), jnp.int32(0)
+    """:func:`_nms_core` of the first ``n_valid`` boxes of a shape bucket ``(Nb, 4), (Nb,)``,
+    at most ``stop`` kept: ``(Nb,)`` int32 indices (-1 past the count), count. The padding
+    is visited last, never kept, and the loop stops at the last real box or the ``stop``-th
+    kept one. ``n_valid`` and ``stop`` are traced: one program per bucket."""
     sorted_boxes, order, tile = prepare(boxes[None], scores[None], None, n_valid)
     idx, count = nms_sorted(
-        sorted_boxes, order, iou_threshold, max_output_size, tile, n_valid=n_valid
+        sorted_boxes, order, iou_threshold, boxes.shape[0], tile, n_valid=n_valid, stop=stop
     )
     return idx[0], count[0]
 
 
-_nms_bucket_jit = CpuJit(_nms_bucket_core, static_argnames="max_output_size")
+_nms_bucket_jit = CpuJit(_nms_bucket_core)
+
+
+@partial(jax.jit, static_argnames="size")
+def _fit(idx: jax.Array, size: int) -> jax.Array:
+    """``idx`` cut or padded with -1 to ``size`` entries (a small program per size)."""
+    if size <= idx.shape[0]:
+        return idx[:size]
+    return jnp.pad(idx, (0, size - idx.shape[0]), constant_values=-1)
 
 
 def _keep_mask_core(boxes: jax.Array, scores: jax.Array, iou_threshold: jax.Array) -> jax.Array:
@@ -128,8 +137,10 @@ def nms_padded(
     once ``max_output_size`` boxes are kept.
 
     Called eagerly, the boxes are padded to the next power of two (at least 64;
-    :mod:`jaximpl._buckets`), so a stream of box counts compiles once per power of
-    two and ``max_output_size``, not once per count.
+    :mod:`jaximpl._buckets`) and ``max_output_size`` is a value of the program, so a
+    stream of box counts and output sizes runs one NMS program per power of two
+    (the same as :func:`nms`'s), not one per count or size; only the final cut to
+    ``max_output_size`` entries is a small program of its own.
 
     Raises ``ValueError`` (when concrete) for invalid boxes, non-finite scores,
     mismatched lengths, a threshold outside ``[0, 1]`` or a bad
@@ -139,7 +150,8 @@ def nms_padded(
     k = v.output_size(max_output_size)
     if _concrete(boxes, scores, iou_threshold):  # eager: one program per shape bucket
         b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
-        return _nms_bucket_jit(b, s, t, n, max_output_size=k)
+        idx, count = _nms_bucket_jit(b, s, t, n, np.int32(min(k, b.shape[0])))
+        return _fit(idx, size=k), count
     b, s, t = _check_nms_args(boxes, scores, iou_threshold)
     return _nms_jit(b, s, t, max_output_size=k)
 
@@ -177,7 +189,7 @@ def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
             "use nms_padded(..., max_output_size=N) or nms_keep_mask inside jit/vmap"
         )
     b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
-    idx, count = _nms_bucket_jit(b, s, t, n, max_output_size=b.shape[0])
+    idx, count = _nms_bucket_jit(b, s, t, n, np.int32(b.shape[0]))
     # Trimmed on the host: a slice on the device would compile once per kept count.
     host_idx, host_count = jax.device_get((idx, count))
     return jax.device_put(host_idx[: int(host_count)], idx.sharding)

@@ -290,13 +290,23 @@ def test_bucketed_nms_equals_unpadded(n):
 
 def test_nms_compiles_once_per_bucket():
     """A stream of box counts compiles the NMS once per bucket (65 to 128 boxes: one
-    program, where compiling per count would make 4), checks included."""
+    program, where compiling per count would make 4), checks included; the eager
+    ``nms_padded`` runs that same program whatever ``max_output_size`` (below, at and
+    above the bucket), plus one small program per size that cuts the result."""
     rng = np.random.default_rng(3)
+    sizes = (1, 50, 128, 300)
     with count_compiles() as events:
         for n in (70, 99, 128, 101):
-            jaximpl.nms(random_boxes(rng, n), rng.random(n).astype(F32), 0.5)
+            boxes, scores = random_boxes(rng, n), rng.random(n).astype(F32)
+            kept = np.asarray(jaximpl.nms(boxes, scores, 0.5))
+            for k in sizes:
+                idx, count = jaximpl.nms_padded(boxes, scores, 0.5, k)
+                assert idx.shape == (k,) and int(count) == min(k, len(kept)), (n, k)
+                assert np.array_equal(np.asarray(idx)[: int(count)], kept[:k]), (n, k)
     assert len([e for e in events if "nms" in e]) <= 1, events
-    assert len(events) <= 3, events  # the threshold's and count's conversions at most
+    cuts = [e for e in events if "_fit" in e]
+    assert len(cuts) <= len(sizes), events
+    assert len(events) - len(cuts) <= 3, events  # the threshold's and count's conversions
 
 
 def test_detection_buckets_equal_unpadded_and_compile_once():
