@@ -12,6 +12,10 @@ never kept or counted), the result is trimmed on the host.
   2x the real boxes) but the NMS loop stops at the tile of the last real box.
 - ``multibox_detection`` (eager), the anchors: four buckets per power of two (at most 25%
   padding), because every anchor, padded or not, costs its class maximum and decoding.
+- ``assign_anchor_to_bbox`` and ``multibox_target`` (eager), the ground-truth rows: four
+  buckets per power of two, at least :data:`MIN_ROWS`, as rows that are padding (never
+  assigned; the greedy rounds count the real rows only). The output does not depend on
+  ``G``: nothing is trimmed. Every padded row costs its share of the ``A x G`` IoU pass.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ import numpy as np
 
 # The smallest bucket: one NMS tile (64 boxes); every length up to it shares one program.
 MIN_BUCKET = 64
+# The smallest bucket of ground-truth rows: up to 8 objects per image share one program.
+MIN_ROWS = 8
 
 
-def bucket(n: int, per_octave: int = 1) -> int:
-    """The padded length of an axis of length ``n``: at least :data:`MIN_BUCKET`, and the
-    next of ``per_octave`` evenly spaced sizes in ``(2^(k-1), 2^k]`` (1: the next power of
-    two; 4: multiples of ``2^(k-3)``, at most 25% padding). At most ``per_octave``
-    buckets per power of two."""
-    n = max(n, MIN_BUCKET)
+def bucket(n: int, per_octave: int = 1, minimum: int = MIN_BUCKET) -> int:
+    """The padded length of an axis of length ``n``: at least ``minimum`` (a power of two),
+    and the next of ``per_octave`` evenly spaced sizes in ``(2^(k-1), 2^k]`` (1: the next
+    power of two; 4: multiples of ``2^(k-3)``, at most 25% padding). At most
+    ``per_octave`` buckets per power of two."""
+    n = max(n, minimum)
     top = 1 << (n - 1).bit_length()
     if per_octave == 1:
         return top

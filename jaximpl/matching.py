@@ -16,9 +16,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from . import _validate as v
+from ._buckets import MIN_ROWS, bucket, device_of, pad_rows, to_device
 from ._core import area, encode, iou_from_parts, max_argmax
 
 # At most this many columns are recomputed per pass over the anchors.
@@ -189,6 +191,19 @@ def _target_core(anchors: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.
 _target_jit = jax.jit(_target_core)
 
 
+def _row_bucket(rows: jax.Array, pad_row: list[float], given: Any) -> jax.Array | np.ndarray:
+    """Concrete ``(..., G, C)`` rows padded with ``pad_row`` to their bucket of ``G``
+    (:mod:`jaximpl._buckets`), on the device of ``given`` (the caller's argument; on the
+    host for NumPy input or the default device: the jitted call moves them)."""
+    g = rows.shape[-2]
+    size = bucket(g, per_octave=4, minimum=MIN_ROWS)
+    if size == g:
+        return rows
+    host = pad_rows(np.asarray(jax.device_get(rows)), size, axis=rows.ndim - 2)
+    host[..., g:, :] = np.asarray(pad_row, host.dtype)
+    return to_device(host, device_of(given))
+
+
 def assign_anchor_to_bbox(
     ground_truth: Any, anchors: Any, device: Any = None, iou_threshold: float = 0.5
 ) -> jax.Array:
@@ -204,10 +219,12 @@ def assign_anchor_to_bbox(
        when the largest remaining IoU is 0.
 
     ``device`` is accepted for d2l compatibility and ignored. Zero ground truths
-    give all -1. Complexity: time O(A G) for the fused IoU pass plus O(G^2) for
-    the greedy rounds, plus O(A) per recomputed group of columns (see
-    :func:`_assign_core`); memory O(A + G) (the ``(A, G)`` matrix is never
-    stored).
+    give all -1. Called eagerly, the ground truths are padded to a bucket of ``G``
+    (at least 8, four per power of two: :mod:`jaximpl._buckets`) as rows that are
+    never assigned, so a stream of ground-truth counts compiles once per bucket.
+    Complexity: time O(A G) for the fused IoU pass plus O(G^2) for the greedy
+    rounds, plus O(A) per recomputed group of columns (see :func:`_assign_core`);
+    memory O(A + G) (the ``(A, G)`` matrix is never stored).
 
     Raises ``ValueError`` (when concrete) for invalid boxes or a threshold
     outside ``[0, 1]``. Jitted, no value check runs: IoUs involving NaN
@@ -220,8 +237,11 @@ def assign_anchor_to_bbox(
     anc = v.boxes(anchors, "anchors")
     dtype = jnp.promote_types(gt.dtype, anc.dtype)
     t = v.threshold(iou_threshold, "iou_threshold", dtype)
-    valid = jnp.ones((1, gt.shape[0]), bool)
-    return _assign_jit(gt[None].astype(dtype), valid, anc.astype(dtype), t)[0]
+    num_gt = gt.shape[0]
+    if v.is_concrete(gt):  # eager: one program per bucket of G (padding rows are not valid)
+        gt = _row_bucket(gt, [0, 0, 0, 0], ground_truth)
+    valid = np.arange(gt.shape[0]) < num_gt
+    return _assign_jit(gt[None].astype(dtype), valid[None], anc.astype(dtype), t)[0]
 
 
 def multibox_target(anchors: Any, labels: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -237,7 +257,10 @@ def multibox_target(anchors: Any, labels: Any) -> tuple[jax.Array, jax.Array, ja
     - ``mask`` ``(B, 4A)`` float32: 1 on the four entries of assigned anchors;
     - ``class_labels`` ``(B, A)`` int32: the assigned row's class + 1, or 0.
 
-    The whole batch is one computation (no Python loop over images). ``B = 0``
+    The whole batch is one computation (no Python loop over images). Called
+    eagerly, ``G`` is padded with padding rows to a bucket (at least 8, four per
+    power of two: :mod:`jaximpl._buckets`), so a stream of row counts compiles
+    once per bucket. ``B = 0``
     images, ``G = 0`` rows or ``A = 0`` anchors give empty or all-zero targets.
     Complexity: time O(B A G + B G^2) in the usual case (see
     :func:`assign_anchor_to_bbox`), memory O(B A + B G).
@@ -264,4 +287,6 @@ def multibox_target(anchors: Any, labels: Any) -> tuple[jax.Array, jax.Array, ja
                 f"labels: class must be a whole number, got {float(classes[b, g])} at {(b, g)}"
             )
     dtype = jnp.promote_types(anc.dtype, lab.dtype)
+    if v.is_concrete(lab):  # eager: one program per bucket of G, as padding rows
+        lab = _row_bucket(lab, [-1, 0, 0, 0, 0], labels)
     return _target_jit(anc.astype(dtype), lab.astype(dtype))

@@ -326,6 +326,33 @@ def test_detection_buckets_equal_unpadded_and_compile_once():
         assert np.array_equal(np.asarray(got), reference.multibox_detection(*p))
 
 
+def test_ground_truth_buckets_equal_unpadded_and_compile_once():
+    """The eager ``assign_anchor_to_bbox`` and ``multibox_target`` pad the ground-truth rows
+    to a bucket (1 to 8 rows share one) as rows that are never assigned: three row counts
+    compile one program each, and every result equals the reference's and the jitted call
+    on the unpadded shape, exactly (lattice boxes: IoU ties, greedy rounds, threshold)."""
+    rng = np.random.default_rng(21)
+    anchors = lattice_boxes(rng, 40, 64)
+    anchors[:, 2:] += 1 / 64  # positive extent
+    problems = [lattice_boxes(rng, g, 64) for g in (3, 8, 5)]
+    labels = [np.stack([labels_from(rng, gt), labels_from(rng, gt)]) for gt in problems]
+    labels[2][1, 1:, 0] = -1  # padding rows of the caller's own
+    with count_compiles() as events:
+        assigned = [jaximpl.assign_anchor_to_bbox(gt, anchors) for gt in problems]
+        targets = [jaximpl.multibox_target(anchors[None], lab) for lab in labels]
+    assert len([e for e in events if "assign" in e]) <= 1, events
+    assert len([e for e in events if "target" in e]) <= 1, events
+    for gt, got in zip(problems, assigned, strict=True):
+        assert np.array_equal(np.asarray(got), reference.assign_anchor_to_bbox(gt, anchors))
+        assert np.array_equal(np.asarray(got), jax.jit(jaximpl.assign_anchor_to_bbox)(gt, anchors))
+    for lab, got in zip(labels, targets, strict=True):
+        want = reference.multibox_target(anchors[None], lab)
+        unpadded = jax.jit(jaximpl.multibox_target)(anchors[None], lab)
+        for x, y, z in zip(got, want, unpadded, strict=True):
+            np.testing.assert_allclose(np.asarray(x), y, rtol=1e-6, atol=1e-6)
+            assert np.array_equal(np.asarray(x), np.asarray(z))
+
+
 # ------------------------------------------------------------------ large indices
 
 
