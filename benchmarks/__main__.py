@@ -19,6 +19,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +31,9 @@ BENCHES = "benchmarks/bench_ops.py"
 BASELINE_TESTS = "benchmarks/test_naive_d2l.py"
 
 
-def _pytest(json_path: Path, mode: str, extra: list[str], paths: list[str]) -> int:
+def _pytest(
+    json_path: Path, mode: str, extra: list[str], paths: list[str], env_extra: dict | None = None
+) -> int:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.unlink(missing_ok=True)  # never report an earlier run's numbers as this one's
     cmd = [
@@ -51,7 +54,21 @@ def _pytest(json_path: Path, mode: str, extra: list[str], paths: list[str]) -> i
     # the worker's variables would make pytest-benchmark believe it runs under xdist
     # too and disable itself: the run is a fresh, serial pytest.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    return subprocess.call(cmd, cwd=ROOT, env={**env, **(env_extra or {})})
+
+
+def _gate_cache(tmp: str) -> dict:
+    """The gate's JAX compilation cache: workloads of the same shapes (uniform and clustered
+    boxes) and the retries load the program compiled first instead of compiling it again
+    (a fresh folder per gate run; a cache the caller configured is used as it is). Only
+    compile times change, and the gate checks run times."""
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return {}
+    return {
+        "JAX_COMPILATION_CACHE_DIR": tmp,
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
 
 
 def _report(json_path: Path, out: Path, title: str | None) -> str:
@@ -93,6 +110,11 @@ def cmd_report(args) -> int:
 
 
 def cmd_gate(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="anchor-gate-jax-cache-") as tmp:
+        return _gate(args, _gate_cache(tmp))
+
+
+def _gate(args, env_extra: dict) -> int:
     from . import gate, report
     from .report import fmt_ratio
 
@@ -106,7 +128,7 @@ def cmd_gate(args) -> int:
         json_path = Path(args.json).resolve()
         paths = [BENCHES] if args.no_tests else [BENCHES, BASELINE_TESTS]
         extra = [f"--bench-floors={floors_path}", *args.pytest_args]
-        rc = _pytest(json_path, args.mode, extra, paths)
+        rc = _pytest(json_path, args.mode, extra, paths, env_extra)
     if not json_path.exists():
         print(f"GATE FAILED: no benchmark JSON at {json_path} (pytest exit status {rc})")
         return 1
@@ -128,7 +150,7 @@ def cmd_gate(args) -> int:
         gate.write_floors(low, retry_floors)
         retry_json = json_path.with_name(f"{json_path.stem}.retry{attempt}.json")
         extra = [f"--bench-floors={retry_floors}", *args.pytest_args]
-        retry_rc = _pytest(retry_json, args.mode, extra, [BENCHES])
+        retry_rc = _pytest(retry_json, args.mode, extra, [BENCHES], env_extra)
         if retry_json.exists():
             again = report.load(retry_json)
             for fl in low:

@@ -324,6 +324,9 @@ def _machine() -> dict:
 
     info["numpy"] = numpy.__version__
     info["jaximpl_module"] = os.environ.get("BENCH_JAXIMPL", "jaximpl")
+    # Set by the gate: a shape compiled earlier in the run loads from the cache, so its
+    # compile_s is a load, not a compile (the published tables run without).
+    info["jax_compilation_cache"] = bool(os.environ.get("JAX_COMPILATION_CACHE_DIR"))
     return info
 
 

@@ -176,7 +176,11 @@ def _gate(tmp_path: Path, jaximpl_module: str | None) -> subprocess.CompletedPro
     # --retries 0: the retry costs a second pytest run; its logic is tested above.
     floors = tmp_path / "floors.toml"
     floors.write_text(E2E_FLOORS)
-    env = {k: v for k, v in os.environ.items() if k not in ("BENCH_JAXIMPL", "BENCH_SLOW_MS")}
+    # The gate's own compilation cache (not the test run's), in a temporary folder of its own.
+    drop = ("BENCH_JAXIMPL", "BENCH_SLOW_MS", "JAX_COMPILATION_CACHE_DIR")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    (tmp_path / "tmp").mkdir()
+    env["TMPDIR"] = str(tmp_path / "tmp")
     if jaximpl_module:
         # 500 ms a call: at 50 ms, a loaded machine slowed the reference enough (its 1000 x 1000
         # IoU to over 50 ms) that the slowed run held the floor of 1.0 and the test failed.
@@ -195,6 +199,10 @@ def test_gate_command(tmp_path, module):
     if module is None:
         assert done.returncode == 0, out
         assert "GATE PASSED: 1 floor(s) held." in done.stdout, out
+        # It ran with a compilation cache of its own, deleted at the end.
+        meta = json.loads((tmp_path / "gate.json").read_text())["anchor_bench"]["machine"]
+        assert meta["jax_compilation_cache"] is True, meta
+        assert not list((tmp_path / "tmp").glob("anchor-gate-jax-cache-*")), out
     else:
         assert done.returncode == 1, out
         assert "GATE FAILED: 1 floor(s) broken:" in done.stdout, out
