@@ -162,9 +162,18 @@ def nms_keep_mask(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
     Same decisions, complexity and jitted behaviour as :func:`nms_padded` with
     ``max_output_size = N`` (the selection order is lost). Jittable as it
     stands; raises ``ValueError`` like :func:`nms_padded` when concrete.
+
+    Called eagerly, it runs :func:`nms`'s program of the shape bucket and marks
+    the kept indices on the host: no compile of its own for a new ``N``.
     """
-    b, s, t = _check_nms_args(boxes, scores, iou_threshold)
-    return _keep_mask_jit(b, s, t)
+    if not _concrete(boxes, scores, iou_threshold):
+        b, s, t = _check_nms_args(boxes, scores, iou_threshold)
+        return _keep_mask_jit(b, s, t)
+    b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
+    idx, count = jax.device_get(_nms_bucket_jit(b, s, t, n, np.int32(b.shape[0])))
+    mask = np.zeros(int(n), bool)
+    mask[idx[: int(count)]] = True
+    return jax.device_put(mask, device_of(boxes, scores))
 
 
 def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:

@@ -292,13 +292,17 @@ def test_nms_compiles_once_per_bucket():
     """A stream of box counts compiles the NMS once per bucket (65 to 128 boxes: one
     program, where compiling per count would make 4), checks included; the eager
     ``nms_padded`` runs that same program whatever ``max_output_size`` (below, at and
-    above the bucket), plus one small program per size that cuts the result."""
+    above the bucket), plus one small program per size that cuts the result, and the eager
+    ``nms_keep_mask`` runs it too (the mask is made on the host)."""
     rng = np.random.default_rng(3)
     sizes = (1, 50, 128, 300)
     with count_compiles() as events:
         for n in (70, 99, 128, 101):
             boxes, scores = random_boxes(rng, n), rng.random(n).astype(F32)
             kept = np.asarray(jaximpl.nms(boxes, scores, 0.5))
+            mask = jaximpl.nms_keep_mask(boxes, scores, 0.5)
+            assert mask.shape == (n,) and mask.dtype == jnp.bool_, n
+            assert np.array_equal(np.flatnonzero(mask), np.sort(kept)), n
             for k in sizes:
                 idx, count = jaximpl.nms_padded(boxes, scores, 0.5, k)
                 assert idx.shape == (k,) and int(count) == min(k, len(kept)), (n, k)
@@ -499,15 +503,17 @@ def _cache_sizes() -> tuple[int, int]:
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="COMPILER_OPTIONS are for XLA:CPU")
 def test_entry_points_compile_with_the_cpu_options_at_top_level_only():
     """Called eagerly, NMS and detection compile and run with ``COMPILER_OPTIONS`` (never a
-    plain program; at most one new program each: ``nms_keep_mask`` on 6 boxes is a shape no
-    other test uses, the others' shape buckets may be compiled already); inside a caller's
-    jit, the plain jits (JAX rejects compiler options on a nested jit)."""
+    plain program; at most one new program each: ``nms_padded_jit`` on 6 boxes and 3
+    outputs is a shape no other test uses, the others' shape buckets may be compiled
+    already); inside a caller's jit, the plain jits (JAX rejects compiler options on a
+    nested jit)."""
     rng = np.random.default_rng(11)
     boxes, scores = random_boxes(rng, 6), rng.random(6).astype(F32)
     probs = rng.random((1, 3, 6)).astype(F32)
     offs = np.zeros((1, 24), F32)
     calls = [
-        (lambda b, s: jaximpl.nms_keep_mask(b, s, 0.5), (boxes, scores), 1),
+        (lambda b, s: jaximpl.nms_padded_jit(b, s, jnp.float32(0.5), 3), (boxes, scores), 1),
+        (lambda b, s: jaximpl.nms_keep_mask(b, s, 0.5), (boxes, scores), None),
         (lambda b, s: jaximpl.nms_padded(b, s, 0.5, 4), (boxes, scores), None),
         (jaximpl.multibox_detection, (probs, offs, boxes[None]), None),
         (lambda b, s: jaximpl.nms(b, s, 0.5), (boxes, scores), None),
