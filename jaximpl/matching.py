@@ -272,21 +272,37 @@ def multibox_target(anchors: Any, labels: Any) -> tuple[jax.Array, jax.Array, ja
     a NaN box takes an anchor only in the greedy step (IoU 0) and gets NaN
     offsets; a zero-width anchor assigned to a box gets inf/NaN offsets.
     """
-    anc = v.anchors_1a4(anchors, "anchors")
+    # Small concrete input is checked and padded on the host: no program per shape for that.
+    host = v.is_concrete(anchors) and v.is_concrete(labels)
+    host = host and max(np.size(anchors), np.size(labels)) <= v.HOST_CHECK_MAX
+    anc = v.anchors_1a4(anchors, "anchors", host=host)
     v.anchor_extent(anc, "anchors")
-    lab = v.as_array(labels, "labels", ndim=3, last=5)
+    if host:
+        lab = v.host_array(labels, "labels", ndim=3, last=5)
+    else:
+        lab = v.as_array(labels, "labels", ndim=3, last=5)
     if v.is_concrete(lab) and lab.size:
-        classes = lab[:, :, 0]
-        v.check_finite(classes, "labels", "class")
-        real = classes >= 0
-        v.check_corner_boxes(lab[:, :, 1:], "labels", rows=real)
-        bad = jax.device_get(real & (classes != jnp.round(classes)))
-        if bad.any():
-            b, g = (int(i) for i in jnp.argwhere(bad)[0])
-            raise ValueError(
-                f"labels: class must be a whole number, got {float(classes[b, g])} at {(b, g)}"
-            )
+        _check_label_rows(lab)
     dtype = jnp.promote_types(anc.dtype, lab.dtype)
     if v.is_concrete(lab):  # eager: one program per bucket of G, as padding rows
         lab = _row_bucket(lab, [-1, 0, 0, 0, 0], labels)
+    if host:
+        device = device_of(anchors, labels)
+        anc, lab = to_device(anc.astype(dtype), device), to_device(lab.astype(dtype), device)
     return _target_jit(anc.astype(dtype), lab.astype(dtype))
+
+
+def _check_label_rows(lab: jax.Array | np.ndarray) -> None:
+    """Finite whole classes, and valid boxes in the rows that are not padding (concrete
+    ``(B, G, 5)``, on the host when it is a NumPy array)."""
+    xp = np if isinstance(lab, np.ndarray) else jnp
+    classes = lab[:, :, 0]
+    v.check_finite(classes, "labels", "class")
+    real = classes >= 0
+    v.check_corner_boxes(lab[:, :, 1:], "labels", rows=real)
+    bad = jax.device_get(real & (classes != xp.round(classes)))
+    if bad.any():
+        b, g = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"labels: class must be a whole number, got {float(classes[b, g])} at {(b, g)}"
+        )

@@ -333,8 +333,9 @@ def test_detection_buckets_equal_unpadded_and_compile_once():
 def test_ground_truth_buckets_equal_unpadded_and_compile_once():
     """The eager ``assign_anchor_to_bbox`` and ``multibox_target`` pad the ground-truth rows
     to a bucket (1 to 8 rows share one) as rows that are never assigned: three row counts
-    compile one program each, and every result equals the reference's and the jitted call
-    on the unpadded shape, exactly (lattice boxes: IoU ties, greedy rounds, threshold)."""
+    compile one program each (the target's small input checked on the host: nothing else),
+    and every result equals the reference's and the jitted call on the unpadded shape,
+    exactly (lattice boxes: IoU ties, greedy rounds, threshold)."""
     rng = np.random.default_rng(21)
     anchors = lattice_boxes(rng, 40, 64)
     anchors[:, 2:] += 1 / 64  # positive extent
@@ -343,9 +344,10 @@ def test_ground_truth_buckets_equal_unpadded_and_compile_once():
     labels[2][1, 1:, 0] = -1  # padding rows of the caller's own
     with count_compiles() as events:
         assigned = [jaximpl.assign_anchor_to_bbox(gt, anchors) for gt in problems]
-        targets = [jaximpl.multibox_target(anchors[None], lab) for lab in labels]
     assert len([e for e in events if "assign" in e]) <= 1, events
-    assert len([e for e in events if "target" in e]) <= 1, events
+    with count_compiles() as events:  # small input: checked and padded on the host
+        targets = [jaximpl.multibox_target(anchors[None], lab) for lab in labels]
+    assert events in ([], ["jit(_target_core)"]), events
     for gt, got in zip(problems, assigned, strict=True):
         assert np.array_equal(np.asarray(got), reference.assign_anchor_to_bbox(gt, anchors))
     for lab, got in zip(labels, targets, strict=True):
