@@ -75,6 +75,9 @@ def run_pytest(ci: bool, stats_file: Path) -> dict:
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     summary = re.sub(r"[=]+", "", tail).strip()
     print(f"{'ci' if ci else 'dev'}: {summary} (exit {proc.returncode}, {wall:.0f} s)")
+    if proc.returncode != 0:  # what failed, or the wall time means nothing
+        failed = [line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        print("\n".join(failed) or proc.stdout[-3000:] + proc.stderr[-3000:])
     return {
         "wall": wall,
         "summary": summary,
@@ -93,6 +96,8 @@ def run_ci() -> dict:
     wall = time.perf_counter() - start
     stages = re.findall(STAGE_LINE, proc.stdout, flags=re.M)
     print(f".ci/run: exit {proc.returncode}, {wall:.0f} s")
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:] + proc.stderr[-3000:])
     return {"wall": wall, "exit": proc.returncode, "stages": stages}
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import reference
@@ -106,11 +106,23 @@ LATTICE_MATCHING = matching_problems(
 )
 
 
+def exact_in_every_half(*arrays: np.ndarray) -> bool:
+    return all(exact_in(a, dtype) for a in arrays for dtype in HALF)
+
+
+# The lattice problems whose boxes every half format holds exactly. Boxes placed touching
+# earlier ones can reach past 4, where k / 64 needs more than bfloat16's 8 significant bits: a
+# random (dev profile) run drew a chain of touching boxes up to 261/64, and the NMS test failed
+# its premise.
+HALF_NMS = LATTICE_NMS.filter(lambda p: exact_in_every_half(p.boxes))
+HALF_MATCHING = LATTICE_MATCHING.filter(lambda p: exact_in_every_half(*p))
+
+
 # --- half precision -----------------------------------------------------------------------
 
 
 @given(
-    problem=LATTICE_NMS,
+    problem=HALF_NMS,
     dtype=st.sampled_from(sorted(HALF)),
     which=st.sampled_from(["boxes", "scores", "both"]),
 )
@@ -131,7 +143,7 @@ def test_nms_half_precision_input_decides_as_float32(impl, problem, dtype, which
 
 
 @given(
-    problem=LATTICE_MATCHING,
+    problem=HALF_MATCHING,
     t=st.sampled_from([0.25, 0.5, 0.75]),
     dtype=st.sampled_from(sorted(HALF)),
 )
@@ -141,7 +153,7 @@ def test_assignment_half_precision_input_decides_as_float32(impl, problem, t, dt
     """``assign_anchor_to_bbox`` on float16 or bfloat16 lattice boxes assigns exactly as the
     reference does on the same values."""
     gt, anchors = problem
-    assume(exact_in(gt, dtype) and exact_in(anchors, dtype))
+    check(exact_in(gt, dtype) and exact_in(anchors, dtype), "premise: exact in half", None)
     call = Call(
         impl,
         "assign_anchor_to_bbox",
