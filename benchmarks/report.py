@@ -190,6 +190,9 @@ def markdown(run: Run, title: str = "Benchmarks: jaximpl against the alternative
             if r is None:
                 cells.append("-")
                 continue
+            if "memory_note" in r.extra:
+                cells.append("not measured")
+                continue
             cell = f"{r.extra.get('peak_rss_delta_mib', r.extra.get('peak_rss_mib', '?'))}"
             if r.extra.get("device_peak_delta_mib") is not None:
                 cell += f" (device {r.extra['device_peak_delta_mib']})"
