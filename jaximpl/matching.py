@@ -193,8 +193,8 @@ _target_jit = jax.jit(_target_core)
 
 def _row_bucket(rows: jax.Array, pad_row: list[float], given: Any) -> jax.Array | np.ndarray:
     """Concrete ``(..., G, C)`` rows padded with ``pad_row`` to their bucket of ``G``
-    (:mod:`jaximpl._buckets`), on the device of ``given`` (the caller's argument; on the
-    host for NumPy input or the default device: the jitted call moves them)."""
+    (:mod:`jaximpl._buckets`), on the device of ``given`` (the caller's argument: a JAX
+    array goes back to its device, NumPy input stays on the host for the jitted call)."""
     g = rows.shape[-2]
     size = bucket(g, per_octave=4, minimum=MIN_ROWS)
     if size == g:
