@@ -24,7 +24,7 @@ LONG_FIRST = (
     "tests/test_selftest.py::test_suite_catches",
     "tests/test_readme.py",
     "tests/test_jaximpl_batched_nms.py::test_more_than_2_to_the_15_boxes",
-    "tests/test_jaximpl.py::test_nms_padded_is_prefix_of_nms_across_tiles",
+    "tests/test_jaximpl_batched_nms.py::test_default_plan_sends_a_large_class_to_a_long_row",
     "tests/test_jaximpl.py::test_assign_indices_beyond_2_pow_31",
     "tests/test_plugin.py::test_jax_cache",
     "properties/test_batched_nms.py::test_batched_nms_padded_is_prefix_of_batched_nms",

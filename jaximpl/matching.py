@@ -286,10 +286,11 @@ def multibox_target(anchors: Any, labels: Any) -> tuple[jax.Array, jax.Array, ja
     dtype = jnp.promote_types(anc.dtype, lab.dtype)
     if v.is_concrete(lab):  # eager: one program per bucket of G, as padding rows
         lab = _row_bucket(lab, [-1, 0, 0, 0, 0], labels)
-    if host:
+    anc, lab = anc.astype(dtype), lab.astype(dtype)
+    if host:  # back to the input's device (NumPy input stays on the host for the call)
         device = device_of(anchors, labels)
-        anc, lab = to_device(anc.astype(dtype), device), to_device(lab.astype(dtype), device)
-    return _target_jit(anc.astype(dtype), lab.astype(dtype))
+        anc, lab = to_device(anc, device), to_device(lab, device)
+    return _target_jit(anc, lab)
 
 
 def _check_label_rows(lab: jax.Array | np.ndarray) -> None:

@@ -169,11 +169,18 @@ def nms_keep_mask(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
     if not _concrete(boxes, scores, iou_threshold):
         b, s, t = _check_nms_args(boxes, scores, iou_threshold)
         return _keep_mask_jit(b, s, t)
+    kept, n = _eager_kept(boxes, scores, iou_threshold)
+    mask = np.zeros(n, bool)
+    mask[kept] = True
+    return jax.device_put(mask, device_of(boxes, scores))
+
+
+def _eager_kept(boxes: Any, scores: Any, iou_threshold: Any) -> tuple[np.ndarray, int]:
+    """The eager NMS in the program of the shape bucket: the kept indices as a host array
+    (trimmed there: a slice on the device would compile once per kept count), and ``N``."""
     b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
     idx, count = jax.device_get(_nms_bucket_jit(b, s, t, n, np.int32(b.shape[0])))
-    mask = np.zeros(int(n), bool)
-    mask[idx[: int(count)]] = True
-    return jax.device_put(mask, device_of(boxes, scores))
+    return idx[: int(count)], int(n)
 
 
 def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
@@ -197,11 +204,8 @@ def nms(boxes: Any, scores: Any, iou_threshold: float) -> jax.Array:
             "nms returns a variable number of indices and cannot be traced; "
             "use nms_padded(..., max_output_size=N) or nms_keep_mask inside jit/vmap"
         )
-    b, s, t, n = _bucketed_nms_args(boxes, scores, iou_threshold)
-    idx, count = _nms_bucket_jit(b, s, t, n, np.int32(b.shape[0]))
-    # Trimmed on the host: a slice on the device would compile once per kept count.
-    host_idx, host_count = jax.device_get((idx, count))
-    return jax.device_put(host_idx[: int(host_count)], idx.sharding)
+    kept, _ = _eager_kept(boxes, scores, iou_threshold)
+    return jax.device_put(kept, device_of(boxes, scores))
 
 
 def nms_padded_jit(
