@@ -5,7 +5,10 @@ For every test: the Hypothesis examples that passed in the generate phase (and t
 while it ran (counted with ``jax.monitoring``; a jitted implementation compiles once per new
 shape and dtype, so this is the number the strategies' size buckets bound), the seconds they
 took, the programs loaded from the run's compilation cache instead (``--jax-cache``: compiled
-by another process of the run) and the test's wall time.
+by another process of the run), the test's wall time and its CPU time: the worker's (all its
+threads: XLA compiles on several) plus that of the subprocesses it ran and waited for (the
+self-test's, the sharding test's). On a machine the run keeps busy, the CPU time is the cost
+of a test; its wall time also holds the time it waited for a core.
 Written as a Markdown table to FILE; under ``pytest -n`` each worker writes a part and the
 controller merges them.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import time
 from pathlib import Path
 
@@ -60,13 +64,14 @@ class Stats:
     def pytest_runtest_call(self, item: pytest.Item):
         self._listen()
         before, spent, hits = self.compiles, self.compile_seconds, self.cache_hits
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         yield
         self.rows[item.nodeid] = {
             "compiles": self.compiles - before,
             "compile_seconds": self.compile_seconds - spent,
             "cache_hits": self.cache_hits - hits,
             "seconds": time.perf_counter() - start,
+            "cpu_seconds": _cpu_seconds() - cpu,
         }
 
     def pytest_runtest_makereport(self, item: pytest.Item, call) -> None:
@@ -99,6 +104,17 @@ class Stats:
         self.path.write_text(render(rows))
 
 
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of its waited-for children."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
+
+
 def _module(nodeid: str) -> str:
     """``properties/test_nms.py::test_x[a]`` -> ``properties/test_nms.py``."""
     return nodeid.split("::", 1)[0]
@@ -111,8 +127,8 @@ def render(rows: dict[str, dict]) -> str:
         by_module.setdefault(_module(nodeid), []).append(r)
     lines = [
         "| file | tests | generated examples | explicit examples | JAX compiles | compile seconds "
-        "| cache hits | seconds |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| cache hits | seconds | CPU seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for module in sorted(by_module):
         rs = by_module[module]
@@ -120,7 +136,8 @@ def render(rows: dict[str, dict]) -> str:
             f"| `{module}` | {len(rs)} | {sum(r.get('examples', 0) for r in rs)} "
             f"| {sum(r.get('explicit', 0) for r in rs)} | {sum(r['compiles'] for r in rs)} "
             f"| {sum(r.get('compile_seconds', 0) for r in rs):.1f} "
-            f"| {sum(r.get('cache_hits', 0) for r in rs)} | {sum(r['seconds'] for r in rs):.1f} |"
+            f"| {sum(r.get('cache_hits', 0) for r in rs)} | {sum(r['seconds'] for r in rs):.1f} "
+            f"| {sum(r.get('cpu_seconds', 0) for r in rs):.1f} |"
         )
     total = sum(r["seconds"] for r in rows.values())
     compiles = sum(r["compiles"] for r in rows.values())
@@ -128,21 +145,24 @@ def render(rows: dict[str, dict]) -> str:
     hits = sum(r.get("cache_hits", 0) for r in rows.values())
     examples = sum(r.get("examples", 0) for r in rows.values())
     explicit = sum(r.get("explicit", 0) for r in rows.values())
+    cpu = sum(r.get("cpu_seconds", 0) for r in rows.values())
     lines.append(
         f"| **all** | {len(rows)} | {examples} | {explicit} | {compiles} "
-        f"| {compile_seconds:.1f} | {hits} | {total:.1f} |"
+        f"| {compile_seconds:.1f} | {hits} | {total:.1f} | {cpu:.1f} |"
     )
     lines += [
         "",
-        "| test | examples | explicit | compiles | compile seconds | cache hits | seconds |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| test | examples | explicit | compiles | compile seconds | cache hits | seconds "
+        "| CPU seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for nodeid in sorted(rows):
         r = rows[nodeid]
         examples = r.get("examples", 0) if r.get("hypothesis") else "-"
         lines.append(
             f"| `{nodeid}` | {examples} | {r.get('explicit', 0)} | {r['compiles']} "
-            f"| {r.get('compile_seconds', 0):.2f} | {r.get('cache_hits', 0)} | {r['seconds']:.2f} |"
+            f"| {r.get('compile_seconds', 0):.2f} | {r.get('cache_hits', 0)} | {r['seconds']:.2f} "
+            f"| {r.get('cpu_seconds', 0):.2f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -189,7 +189,9 @@ This run: {_machine()}; load average (1/5/15 min) {dev["load"]} (dev run), {ci["
 Generated examples are those that passed the generate phase, explicit ones the `@example`
 cases; compiles are the XLA backend compiles while the test ran (a shape another test on the
 same worker compiled first is not counted again); seconds are the test's own wall time on its
-worker.
+worker; CPU seconds its worker's CPU time (every thread: XLA compiles on several) plus that of
+the subprocesses it ran. The run keeps both cores busy, so the CPU seconds are what a test
+costs the run, and their sum over about 2 is the run's wall time.
 
 {tables}"""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -27,9 +27,15 @@ def test_history_grows_by_one_row_per_run(tmp_path):
             "compile_seconds": 1.25,
             "cache_hits": 2,
             "seconds": 1.5,
+            "cpu_seconds": 2.5,
             "examples": 100,
         },
-        "properties/test_nms.py::test_b": {"compiles": 1, "seconds": 0.5, "examples": 40},
+        "properties/test_nms.py::test_b": {
+            "compiles": 1,
+            "seconds": 0.5,
+            "cpu_seconds": 0.25,
+            "examples": 40,
+        },
         "tests/test_x.py::test_c": {"compiles": 0, "seconds": 0.25},
     }
     tables = stats.render(rows)
@@ -43,9 +49,10 @@ def test_history_grows_by_one_row_per_run(tmp_path):
     text = out.read_text()
     assert "lint 3, total 600" in text
     # The per-file summary adds up its tests.
-    # file | tests | examples | explicit | compiles | compile seconds | cache hits | seconds
-    assert "| `properties/test_nms.py` | 2 | 140 | 0 | 4 | 1.2 | 2 | 2.0 |" in text
-    assert "| **all** | 3 | 140 | 0 | 4 | 1.2 | 2 | 2.2 |" in text
+    # file | tests | examples | explicit | compiles | compile seconds | cache hits | seconds | CPU
+    assert "| `properties/test_nms.py` | 2 | 140 | 0 | 4 | 1.2 | 2 | 2.0 | 2.8 |" in text
+    assert "| **all** | 3 | 140 | 0 | 4 | 1.2 | 2 | 2.2 | 2.8 |" in text
+    assert "| `properties/test_nms.py::test_a` | - | 0 | 3 | 1.25 | 2 | 1.50 | 2.50 |" in text
 
 
 def test_ci_run_prints_the_stage_lines_the_command_reads():
