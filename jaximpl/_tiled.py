@@ -21,8 +21,13 @@ selection order, to a compact buffer per image (:class:`Kept`). For a tile:
    after at most (longest suppression chain + 1) iterations. When no image has
    more than ``SELF_SLOTS`` candidates (most tiles), they are gathered
    (*compaction*, :func:`compact`) first, so the step costs ``SELF_SLOTS^2``
-   IoUs per image instead of ``T^2``;
+   IoUs per image instead of ``T^2``; either way the result is a ``(B, T)``
+   mask of the kept boxes (:func:`resolve`);
 3. *append* (:func:`append`): the kept boxes of the tile go to the buffers.
+
+A tile the cross step suppresses whole in every image skips steps 2 and 3. One
+append for both widths of the self step: the kernel compiles in about a fifth less
+time than with an append per width (commit log).
 
 The loop stops early once every image has kept ``max_output_size`` boxes.
 
@@ -293,20 +298,23 @@ def append(kept: Kept, slots: Tile, keep: jax.Array, size: int) -> Kept:
     )
 
 
-def resolve_and_append(tile: Tile, kept: Kept, pos: jax.Array, t: jax.Array, size: int) -> Kept:
-    """Self step and append for the candidates at tile positions ``pos`` ``(B, W)``.
-
-    ``pos`` lists each image's candidates in tile order (``T``: empty). A lone
-    candidate is kept: the self step runs only where some image has two or more.
-    """
+def resolve(tile: Tile, pos: jax.Array, t: jax.Array) -> jax.Array:
+    """The self step of the candidates at tile positions ``pos`` ``(B, W)``: ``(B, T)``
+    bool, kept, in tile positions. ``pos`` lists each image's candidates in tile order
+    (``T``: empty)."""
     width = tile.idx.shape[1]
     cand = pos < width
-    # In place (W == T), pos is the identity where cand: no gather.
-    slots = tile if pos.shape[1] == width else gather(tile, pos)
+    if pos.shape[1] == width:  # in place: pos is the identity where cand
+        return self_step(tile, cand, t)
+    # Most tiles leave no image two candidates (nothing to resolve): no self step then.
     keep = lax.cond(
-        jnp.any(jnp.sum(cand, axis=1) > 1), lambda c: self_step(slots, c, t), lambda c: c, cand
+        jnp.any(jnp.sum(cand, axis=1) > 1),
+        lambda c: self_step(gather(tile, pos), c, t),
+        lambda c: c,
+        cand,
     )
-    return append(kept, slots, keep, size)
+    rows = jnp.arange(pos.shape[0])[:, None]
+    return jnp.zeros((pos.shape[0], width), bool).at[rows, pos].set(keep, mode="drop")
 
 
 # --------------------------------------------------------------------------- the loop
@@ -322,21 +330,21 @@ def tile_step(tile: Tile, kept: Kept, t: jax.Array, limit: int | jax.Array, bloc
     cand = cross_step(tile, kept, t, ~real, most_kept, blocks)
     iota = jnp.broadcast_to(jnp.arange(width, dtype=jnp.int32), cand.shape)
 
-    def in_place(kept):
-        return resolve_and_append(tile, kept, jnp.where(cand, iota, width), t, blocks.size)
+    def resolve_and_append(kept: Kept) -> Kept:
+        if SELF_SLOTS >= width:
+            keep = resolve(tile, jnp.where(cand, iota, width), t)
+        else:
+            # Most tiles have few candidates left in any image: the self step then works
+            # on them alone, compacted into SELF_SLOTS slots.
+            keep = lax.cond(
+                jnp.max(jnp.sum(cand, axis=1)) <= SELF_SLOTS,
+                lambda: resolve(tile, compact(cand, iota, SELF_SLOTS, width), t),
+                lambda: resolve(tile, jnp.where(cand, iota, width), t),
+            )
+        return append(kept, tile, keep, blocks.size)
 
-    if SELF_SLOTS >= width:
-        return in_place(kept)
-    # Most tiles have few candidates left in any image: the self step then works
-    # on them alone, compacted into SELF_SLOTS slots.
-    return lax.cond(
-        jnp.max(jnp.sum(cand, axis=1)) <= SELF_SLOTS,
-        lambda k: resolve_and_append(
-            tile, k, compact(cand, iota, SELF_SLOTS, width), t, blocks.size
-        ),
-        in_place,
-        kept,
-    )
+    # Tiles the kept boxes suppress whole (most, on clustered boxes) have nothing to do.
+    return lax.cond(jnp.any(cand), resolve_and_append, lambda k: k, kept)
 
 
 def nms_sorted(
