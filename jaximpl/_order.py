@@ -5,11 +5,13 @@ float32 scores become int32 keys (:func:`descending_key`). Rows of up to
 avoid that sort: XLA:CPU sorts one int32 array several times faster than keys
 with an index payload (it compares those through a called function). Rows of
 up to ``PACK_MAX_N`` scores go through :func:`order_packed` (keys and indices
-packed into one int32); longer rows, and rows with many nearly equal scores,
-through :func:`order_by_rank`. The shape buckets of the eager NMS (``n_valid``
-given) take :func:`order_two_sorts` up to ``TWO_SORTS_MAX_N`` instead of the
-packed sort: a little slower to run, several times faster to compile. All are
-O(N log N) and give the same order.
+packed into one int32), rows of up to ``TWO_SORTS_MAX_N`` and rows with long
+runs of nearly equal scores through :func:`order_two_sorts`, longer rows through
+:func:`order_by_rank`. The shape buckets of the eager NMS (``n_valid`` given)
+take the two sorts up to ``TWO_SORTS_MAX_N`` instead of the packed sort: a
+little slower to run, several times faster to compile. All give the same order,
+in O(N log N); the rank search takes one more O(N) pass per box in its largest
+group of equal scores.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ SMALL_N = 300
 PACK_MAX_N = 1 << 14
 # Rows of at most this many scores can take the two-sort order (15 bits of index).
 TWO_SORTS_MAX_N = 1 << 15
-# The longest run of equal coarse keys the packed sort puts in order (longer: order_by_rank);
+# The longest run of equal coarse keys the packed sort puts in order (longer: the two sorts);
 # the longest runs measured on the benchmark workloads were 2 to 4 (commit 63470ad).
 PACK_RUN = 8
 
@@ -70,10 +72,10 @@ def score_order(scores: jax.Array, n_valid: jax.Array | None = None) -> jax.Arra
         key = jnp.where(real, key, top)
     if n <= SMALL_N:
         order = order_pairs(key)
-    elif n_valid is not None and n <= TWO_SORTS_MAX_N:
-        order = order_two_sorts(key)  # a bucket compiles for every new size class: cheaply
-    elif n <= PACK_MAX_N:
+    elif n_valid is None and n <= PACK_MAX_N:
         order = order_packed(key)
+    elif n <= TWO_SORTS_MAX_N:  # a bucket compiles for every new size class: cheaply
+        order = order_two_sorts(key)
     else:
         order = order_by_rank(key, n_valid)
     return order.reshape(scores.shape)
@@ -114,7 +116,8 @@ def order_two_sorts(key: jax.Array) -> jax.Array:
     index), that is by (key, index), exactly, whatever the ties (no runs to fix, no
     fallback). Needs ``2 b + 1 <= 31``: ``N <= 2^15``. About 1.5x the time of
     :func:`order_packed` on distinct scores, and compiles in a fraction of its time (the
-    shape buckets of the eager NMS take it: each new bucket is a compile).
+    shape buckets of the eager NMS take it: each new bucket is a compile), and it has no
+    slow case: ties cost nothing more. The packed sort falls back to it.
     """
     rows, n = key.shape
     bits = (n - 1).bit_length()
@@ -140,7 +143,7 @@ def order_packed(key: jax.Array) -> jax.Array:
     passes that compare-swap neighbours of the same run, until a pair of passes
     swaps nothing or as many passes as the longest run (at most ``PACK_RUN``;
     measured over the whole batch, so no row stops early) have run. A batch
-    with a longer run (many nearly equal scores) takes :func:`order_by_rank`.
+    with a longer run (many nearly equal scores) takes :func:`order_two_sorts`.
     O(N log N) for the sort, O(N) per pass.
     """
     rows, n = key.shape
@@ -171,7 +174,7 @@ def order_packed(key: jax.Array) -> jax.Array:
         fine = lax.while_loop(lambda s: s[1] & (s[2] < passes), two_passes, state)[0]
         return fine[:, :n] & index_bits
 
-    return lax.cond(longer[PACK_RUN], lambda _: order_by_rank(key), in_runs, fine)
+    return lax.cond(longer[PACK_RUN], lambda _: order_two_sorts(key), in_runs, fine)
 
 
 def compare_swap(run: jax.Array, fine: jax.Array, lo: int, hi: int) -> tuple[jax.Array, jax.Array]:
@@ -200,7 +203,9 @@ def order_by_rank(key: jax.Array, n_valid: jax.Array | None = None) -> jax.Array
     slot and the lowest index wins it (a scatter-min), so the passes are as
     many as the largest group of equal keys (1 when all keys differ). With
     ``n_valid``, the padding (indices from ``n_valid`` on) takes its own slots
-    before the first pass and never bids.
+    before the first pass and never bids. Only rows longer than ``TWO_SORTS_MAX_N``
+    take it (the two sorts have no room for their indices there): a group of ``g``
+    equal scores costs them ``g`` passes.
     """
     rows, n = key.shape
     sorted_key = jnp.sort(key, axis=-1)

@@ -202,10 +202,11 @@ def all_orders(scores: jax.Array) -> jax.Array:
 @pytest.mark.parametrize("groups", [[1] * 40, [2] * 30, [3, 4] * 12, [5, 6, 7, 8] * 6, [12, 3, 2]])
 @pytest.mark.parametrize("extra", [0, 1])  # even and odd row lengths
 def test_score_order_runs_of_nearly_equal_scores(groups, extra):
-    """``score_order`` (the sort behind every NMS), the packed sort and the rank search are
-    the contract's visiting order when many scores differ in the last bits only: runs of up
-    to ``PACK_RUN`` boxes are fixed by the packed sort's passes, longer ones (12) by its
-    fallback to the rank search. Three rows at once; plus NaN, signed zeros, exact ties."""
+    """``score_order`` (the sort behind every NMS), the packed sort, the rank search and the
+    two sorts are the contract's visiting order when many scores differ in the last bits
+    only: runs of up to ``PACK_RUN`` boxes are fixed by the packed sort's passes, longer ones
+    (12) by its fallback to the two sorts. Three rows at once; plus NaN, signed zeros, exact
+    ties."""
     assert max(groups) <= PACK_RUN or max(groups) == 12
     rng = np.random.default_rng(sum(groups) + extra)
     rows = [near_ties(rng, groups) for _ in range(3)]
