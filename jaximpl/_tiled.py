@@ -13,7 +13,8 @@ selection order, to a compact buffer per image (:class:`Kept`). For a tile:
    ``T / 2`` slots and the scan goes on with blocks half as wide (*narrowing*,
    down to ``NARROWEST`` slots);
 2. *self step* (:func:`self_step`, where some image has two or more candidates
-   left, and on every tile of at most ``SELF_SLOTS`` boxes): with ``S[j, k] = IoU(j, k) > t`` for ``j < k`` in the tile,
+   left, and on every tile of at most ``SELF_SLOTS`` boxes): with
+   ``S[j, k] = IoU(j, k) > t`` for ``j < k`` in the tile,
    ``keep <- candidates & ~any_j(S[j, :] & keep[j])`` is iterated to a fixed
    point. Box ``k``'s decision depends only on the boxes before it, so after
    ``n`` iterations the first ``n`` decisions are final and the fixed point is
