@@ -36,8 +36,8 @@ LONG_FIRST = (
 def pytest_configure(config: pytest.Config) -> None:
     """Under ``pytest -n``, xdist's work-stealing scheduler unless ``--dist`` is given: a
     worker that runs out of tests takes half of another's pending ones, so the run does not
-    end with one worker idle while the other works through the tests queued on it (13 s of
-    a 330 s dev run under the default ``load`` scheduler, 2026-11-29)."""
+    end with one worker idle while the other works through the tests queued on it (measured
+    in the commit log of this function)."""
     given = any(a == "--dist" or a.startswith("--dist=") for a in config.invocation_params.args)
     if getattr(config.option, "dist", "no") == "load" and not given:
         config.option.dist = "worksteal"
