@@ -5,7 +5,7 @@ come from the plugin ``properties.plugin``, installed as a ``pytest11`` entry
 point, so they work the same from this checkout and from
 ``pytest --pyargs properties`` anywhere. Here we only make sure the profiles are
 registered even if plugin autoloading is disabled (PYTEST_DISABLE_PLUGIN_AUTOLOAD),
-run this repository's longest tests first, and let ``pytest -n`` workers steal work.
+and run this repository's longest tests first.
 """
 
 from __future__ import annotations
@@ -31,16 +31,6 @@ LONG_FIRST = (
     "tests/test_adapters.py::test_an_adapter_that_flips",
     "properties/test_jittable.py::test_nms_padded_is_prefix_of_nms",
 )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Under ``pytest -n``, xdist's work-stealing scheduler unless ``--dist`` is given: a
-    worker that runs out of tests takes half of another's pending ones, so the run does not
-    end with one worker idle while the other works through the tests queued on it (measured
-    in the commit log of this function)."""
-    given = any(a == "--dist" or a.startswith("--dist=") for a in config.invocation_params.args)
-    if getattr(config.option, "dist", "no") == "load" and not given:
-        config.option.dist = "worksteal"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
