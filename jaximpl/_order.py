@@ -74,7 +74,7 @@ def score_order(scores: jax.Array, n_valid: jax.Array | None = None) -> jax.Arra
         order = order_pairs(key)
     elif n_valid is None and n <= PACK_MAX_N:
         order = order_packed(key)
-    elif n <= TWO_SORTS_MAX_N:  # a bucket compiles for every new size class: cheaply
+    elif n <= TWO_SORTS_MAX_N:  # buckets (cheap to compile for each size) and long rows
         order = order_two_sorts(key)
     else:
         order = order_by_rank(key, n_valid)

@@ -28,8 +28,10 @@ import jaximpl
 import reference
 from jaximpl._compile import COMPILER_OPTIONS, CpuJit
 from jaximpl._order import (
+    PACK_MAX_N,
     PACK_RUN,
     SMALL_N,
+    TWO_SORTS_MAX_N,
     descending_key,
     order_by_rank,
     order_packed,
@@ -228,6 +230,30 @@ def test_score_order_short_rows_and_ties(n):
         expected = visiting_order(scores.astype(F32))
         for got in all_orders(scores.astype(F32)[None]):
             assert np.array_equal(np.asarray(got)[0], expected)
+
+
+@jax.jit
+def long_orders(scores: jax.Array) -> jax.Array:
+    """``score_order`` (the two sorts, for rows longer than ``PACK_MAX_N``) and the rank search
+    on the same keys: ``(2, R, N)``."""
+    key = descending_key(scores.reshape(-1, scores.shape[-1]))
+    return jnp.stack([score_order(scores), order_by_rank(key)])
+
+
+def test_score_order_rows_at_the_two_sorts_limit():
+    """Rows of ``TWO_SORTS_MAX_N`` scores, where the two sorts pack 15 index bits and a fine
+    key of up to 16 into an int32 (2 * 15 + 1 bits, the most they can hold): near ties in
+    runs far longer than ``PACK_RUN``, exact ties, NaN and signed zeros, in the visiting
+    order."""
+    assert PACK_MAX_N < TWO_SORTS_MAX_N
+    rng = np.random.default_rng(15)
+    row = near_ties(rng, [40, 9, 300, 2] * 200)
+    row = np.resize(row, TWO_SORTS_MAX_N)  # repeats: exact ties across the whole row
+    scores = np.stack([row, rng.permutation(row)]).astype(F32)
+    scores[1, :3] = [np.nan, -0.0, 0.0]
+    expected = np.stack([visiting_order(r) for r in scores])
+    for name, got in zip(("score_order", "rank"), long_orders(scores), strict=True):
+        assert np.array_equal(np.asarray(got), expected), name
 
 
 @jax.jit
