@@ -26,6 +26,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import reference
+from reference.iou_losses import LEAVES, leaf_partials, loss_adjoints, loss_parts
 
 from .strategies import (
     CODER_WEIGHTS,
@@ -131,6 +132,7 @@ def test_matcher_matches_torchvision(q, th, low_quality):
 
 
 FAMILY = ("generalized_box_iou", "distance_box_iou", "complete_box_iou")
+KIND = dict(zip(FAMILY, ("giou", "diou", "ciou"), strict=True))  # reference.iou_losses' names
 
 
 @given(bb=st.booleans().flatmap(lambda lattice: loss_pairs(sizes(13), lattice=lattice)))
@@ -151,16 +153,33 @@ def test_iou_family_matches_torchvision(bb):
         _close(got, expected, f"{name}_loss", where=np.isfinite(expected))
 
 
+def _largest_term(name: str, b1, b2) -> np.ndarray:
+    """Per pair, the largest term ``|dL/d leaf * d leaf/d coordinate|`` of the reference's
+    chain rule (:mod:`reference.iou_losses`, default ``eps``), over the 8 coordinates."""
+    b1, b2 = np.asarray(b1, np.float64), np.asarray(b2, np.float64)
+    parts = loss_parts(b1, b2)
+    adjoints = loss_adjoints(KIND[name], parts, 1e-7)
+    partials = leaf_partials(b1, b2, parts)
+    terms = [np.abs(adjoints[leaf][..., None] * partials[leaf]) for leaf in LEAVES]
+    return np.max(terms, axis=(0, -1))
+
+
 @given(bb=st.booleans().flatmap(lambda lattice: loss_pairs(sizes(13), lattice=lattice)))
 # A zero-height pair: d GIoU loss / d boxes1 is 156,250 in y, and the reference's y derivatives
 # for boxes2 are sums of terms that large cancelling to 0 (+-2.9e-11 in float64, torchvision's
-# 0.0): rounding is relative to the pair's largest derivative, not to the one compared.
+# 0.0): rounding is relative to the pair's largest term, not to the derivative compared.
 @example(bb=(np.array([[0, 0, 0.03125, 0]]), np.array([[0.015625, 0, 0.03125, 0]])))
+# Two zero-height boxes touching end to end: every derivative is 0 (torchvision's too), each
+# the sum of two GIoU terms of 312,500 (area by y: -1/eps * 1/32; enclosing by y:
+# (union + eps)/eps**2 * 1/32) that differ in the last bit: +-5.8e-11 in the reference. The
+# largest derivative is 0 here, so only the largest term is the right scale.
+@example(bb=(np.array([[0, 0, 0.03125, 0]]), np.array([[0.03125, 0, 0.0625, 0]])))
 def test_loss_gradients_match_torchvision_autograd(bb):
     """The reference's chain rule (conventions at kinks included: half to each of two equal
     coordinates in a ``min``/``max``, nothing through a non-overlap) equals torchvision's
     float64 autograd wherever torchvision's gradient is finite, within ``RTOL`` of the pair's
-    largest derivative (each one is a sum of terms up to that size)."""
+    largest term of that sum (or of torchvision's largest derivative, when larger): float64
+    rounds each derivative relative to the terms it adds, and terms can cancel to 0."""
     import torchvision.ops as tvo
 
     b1, b2 = bb
@@ -171,7 +190,8 @@ def test_loss_gradients_match_torchvision_autograd(bb):
         e1, e2 = t1.grad.numpy(), t2.grad.numpy()
         finite = np.isfinite(e1).all(axis=-1) & np.isfinite(e2).all(axis=-1)
         both = np.concatenate([np.abs(e1), np.abs(e2)], axis=-1)
-        largest = np.where(finite, both.max(axis=-1, initial=0.0), 0.0)[:, None]
+        largest = np.maximum(both.max(axis=-1, initial=0.0), _largest_term(name, b1, b2))
+        largest = np.where(finite, largest, 0.0)[:, None]
         for got, expected, which in ((g1, e1, "boxes1"), (g2, e2, "boxes2")):
             rows = np.isfinite(expected).all(axis=-1)
             scale = np.where(finite[:, None], largest, np.abs(expected))
