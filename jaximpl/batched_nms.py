@@ -19,8 +19,9 @@ Shapes are static, class counts and sizes are not, so the segments go to two kin
 
 A box kept in its row is marked in an ``(B, N)`` mask; the result is the first
 ``max_output_size`` marked boxes of each image in visiting order. The NMS does not depend
-on ``max_output_size``, so eagerly it compiles once per shape, and a new
-``max_output_size`` compiles only that selection.
+on ``max_output_size``: jitted, a new ``max_output_size`` compiles only that selection;
+eagerly, the selection takes every kept box of the shape bucket and the host cuts it to
+``max_output_size``, so a new ``max_output_size`` compiles nothing.
 
 Time: one sort of the boxes by (candidate, class, visiting order), O(N log N), then the
 kernel on each pass: O(L K_c) per segment of ``L`` boxes, ``K_c`` kept (see
@@ -362,7 +363,7 @@ def batched_nms_padded(
     over a further leading axis works. Each class is one row of the tiled NMS kernel (see
     the module docstring for the time and memory). Called eagerly (every argument concrete),
     it checks on the host and pads ``N`` to its shape bucket (CONTRACT.md §4): one program per
-    bucket and ``max_output_size``.
+    ``B`` and bucket, whatever ``max_output_size`` (the result is cut to it on the host).
 
     Raises ``ValueError`` (when concrete) for invalid boxes, non-finite scores, class labels
     that are not whole numbers, shapes other than ``(B, N, 4), (B, N), (B, N)``, a threshold
@@ -383,11 +384,23 @@ def batched_nms_padded(
         if value is not None and not math.isfinite(value):
             raise ValueError(f"score_threshold: must be a finite number or None, got {value}")
         cand = s > (np if host else jnp).asarray(score_threshold, s.dtype)
-    if host:  # eager: N padded to its shape bucket, one program per bucket
+    if host:  # eager: N padded to its shape bucket, one program per (B, bucket)
         n = np.int32(b.shape[1])
-        b, s, classes, cand = _bucketed(b, s, classes, cand, device_of(boxes, scores))
-        return _batched_core(b, s, classes, cand, t, size, n_valid=n)
+        padded = _bucketed(b, s, classes, cand, device_of(boxes, scores))
+        idx, count = _batched_core(*padded, t, padded[0].shape[1], n_valid=n)
+        return _fit_rows(idx, count, size)
     return _batched_core(b, s, classes, cand, t, size)
+
+
+def _fit_rows(idx: jax.Array, count: jax.Array, size: int) -> tuple[jax.Array, jax.Array]:
+    """``(B, W)`` indices padded with -1 and their ``(B,)`` counts, cut or padded to ``size``
+    columns on the host (on the device, each ``size`` would be a program of its own)."""
+    host_idx, host_count = jax.device_get((idx, count))
+    out = np.full((host_idx.shape[0], size), -1, np.int32)
+    width = min(size, host_idx.shape[1])
+    out[:, :width] = host_idx[:, :width]
+    counts = np.minimum(host_count, size).astype(np.int32)
+    return jax.device_put(out, idx.sharding), jax.device_put(counts, count.sharding)
 
 
 def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> jax.Array:

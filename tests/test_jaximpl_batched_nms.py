@@ -80,8 +80,8 @@ def test_vmap_over_a_leading_axis_equals_each_call():
 
 def test_compiles_once_for_new_values():
     """New boxes, scores, labels and thresholds of the same shapes: no new trace under a
-    caller's jit, and no new program eagerly; a new ``max_output_size`` compiles only the
-    selection, not the NMS."""
+    caller's jit, and no new program eagerly, nor for a new ``max_output_size`` (below, at
+    and above ``N``: the host cuts the bucket's selection)."""
     rng = np.random.default_rng(3)
     traces = []
 
@@ -97,13 +97,14 @@ def test_compiles_once_for_new_values():
             jitted(boxes, scores, idxs, t, st), expected_padded(boxes, scores, idxs, t, 5, st)
         )
     assert len(traces) == 1
-    heavy = bn._keep_jit.with_options, bn._keep_jit.plain
     jaximpl.batched_nms_padded(*lattice_problem(rng), 0.5, 3)
-    before = [j._cache_size() for j in heavy]
-    for size in (3, 4, 6):
-        for _ in range(2):
-            jaximpl.batched_nms_padded(*lattice_problem(rng), 0.25, size)
-    assert [j._cache_size() for j in heavy] == before
+    with count_compiles() as events:
+        for size in (3, 4, 6, 0, 200):
+            for _ in range(2):
+                boxes, scores, idxs = lattice_problem(rng)
+                got = jaximpl.batched_nms_padded(boxes, scores, idxs, 0.25, size)
+                assert_padded(got, expected_padded(boxes, scores, idxs, 0.25, size, None))
+    assert not events, events
 
 
 def test_eager_pads_to_a_bucket_equal_to_unpadded_and_compiles_once():
