@@ -123,8 +123,8 @@ def require_jittable(impl, name: str, probe: tuple, static: tuple[str, ...] = ()
     fn = getattr(impl, name)  # skips when absent
     key = (getattr(impl, "name", repr(impl)), name)
     if key not in _JITTABLE:
-        try:
-            jax.jit(fn, static_argnames=static)(*probe)
+        try:  # traced only: compiling the probe would take seconds and answer nothing more
+            jax.jit(fn, static_argnames=static).trace(*probe)
             _JITTABLE[key] = None
         except Exception as e:  # a tracer error, or one the implementation wrapped in its own
             if _is_jax(fn(*probe)):
