@@ -103,7 +103,7 @@ def test_compiles_once_for_new_values():
             for _ in range(2):
                 boxes, scores, idxs = lattice_problem(rng)
                 got = jaximpl.batched_nms_padded(boxes, scores, idxs, 0.25, size)
-                assert_padded(got, expected_padded(boxes, scores, idxs, 0.25, size, None))
+                assert_padded(got, expected_padded(boxes, scores, idxs, 0.25, size))
     assert not events, events
 
 
