@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from hypothesis import strategies as st
 
+from ._once import once, sampled
 from .lattice import PROB_STEP, boxes, dyadic_thresholds
 from .nms import any_thresholds
 
@@ -49,6 +50,10 @@ class DetectionProblem(NamedTuple):
         return {k: getattr(self, k) for k in self._fields if k != "exact"}
 
 
+# A probability level k of k / 64: often 0, 1/64, 1/2 or 1.
+_LEVEL = st.one_of(st.sampled_from([0, 1, 32, 64]), st.integers(0, 64))
+
+
 @st.composite
 def class_probs(draw, batch: int, classes: int, anchors: int) -> np.ndarray:
     """``(batch, classes + 1, anchors)`` float32 probabilities on the lattice k / 64.
@@ -62,15 +67,8 @@ def class_probs(draw, batch: int, classes: int, anchors: int) -> np.ndarray:
     if size == 0:
         return np.zeros(shape, np.float32)
     count = draw(st.integers(1, 5))
-    levels = draw(
-        st.lists(
-            st.one_of(st.sampled_from([0, 1, 32, 64]), st.integers(0, 64)),
-            min_size=count,
-            max_size=count,
-            unique=True,
-        )
-    )
-    picks = draw(st.lists(st.sampled_from(levels), min_size=size, max_size=size))
+    levels = draw(st.lists(_LEVEL, min_size=count, max_size=count, unique=True))
+    picks = draw(st.lists(sampled(*levels), min_size=size, max_size=size))
     return (np.asarray(picks, np.float32) * np.float32(PROB_STEP)).reshape(shape)
 
 
@@ -84,7 +82,7 @@ def detection_offsets(draw, batch: int, anchors: int, kind: str | None = None) -
     (centre offsets in [-3, 3], size offsets in [-2, 2]); drawn when None.
     """
     if kind is None:
-        kind = draw(st.sampled_from(["zero", "lattice", "float"]))
+        kind = draw(sampled("zero", "lattice", "float"))
     shape = (batch, anchors, 4)
     size = batch * anchors
     if kind == "zero" or size == 0:
@@ -105,6 +103,11 @@ def detection_offsets(draw, batch: int, anchors: int, kind: str | None = None) -
     return out.reshape(batch, 4 * anchors)
 
 
+_BATCH_CLASSES = st.sampled_from(BATCH_CLASSES)
+_DETECTION_ANCHORS = st.sampled_from(DETECTION_ANCHORS)
+_POS_THRESHOLDS = st.sampled_from(POS_THRESHOLDS)
+
+
 @st.composite
 def detection_problems(
     draw,
@@ -121,17 +124,17 @@ def detection_problems(
     is exact; otherwise float offsets and any threshold. ``num_anchors``, ``batch_classes``
     (``(B, C)`` pairs), ``pos_threshold`` and ``nms_threshold`` override the defaults.
     """
-    b, c = draw(st.sampled_from(BATCH_CLASSES) if batch_classes is None else batch_classes)
-    n = st.sampled_from(DETECTION_ANCHORS) if num_anchors is None else num_anchors
-    anchors = draw(boxes(n, lattice=True))
+    b, c = draw(_BATCH_CLASSES if batch_classes is None else batch_classes)
+    n = _DETECTION_ANCHORS if num_anchors is None else num_anchors
+    anchors = draw(once(boxes, n, lattice=True))
     a = len(anchors)
-    probs = draw(class_probs(b, c, a))
-    kind = draw(st.sampled_from(["zero", "lattice"])) if exact else "float"
-    offs = draw(detection_offsets(b, a, kind))
+    probs = draw(once(class_probs, b, c, a))
+    kind = draw(sampled("zero", "lattice")) if exact else "float"
+    offs = draw(once(detection_offsets, b, a, kind))
     if nms_threshold is None:
         nms_threshold = dyadic_thresholds() if exact else any_thresholds()
     if pos_threshold is None:
-        pos_threshold = st.sampled_from(POS_THRESHOLDS)
+        pos_threshold = _POS_THRESHOLDS
     return DetectionProblem(
         cls_probs=probs,
         offset_preds=offs,

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from reference import box_iou
 
+from ._once import once, sampled
 from .lattice import LATTICE_MAX, LATTICE_STEP, boxes, dyadic_thresholds, offlattice_boxes, sizes
 from .matching import matching_problems
 from .nms import any_thresholds, nms_scores
@@ -64,9 +65,9 @@ def _count(draw, n, default) -> int:
 
 def _related_boxes(n: int, lattice: bool, degenerate: bool = True) -> st.SearchStrategy:
     return (
-        boxes(n, lattice=True, degenerate=degenerate)
+        once(boxes, n, lattice=True, degenerate=degenerate)
         if lattice
-        else offlattice_boxes(n, degenerate=degenerate)
+        else once(offlattice_boxes, n, degenerate=degenerate)
     )
 
 
@@ -75,7 +76,10 @@ def _related_boxes(n: int, lattice: bool, degenerate: bool = True) -> st.SearchS
 
 def formats() -> st.SearchStrategy[str]:
     """One of ``xyxy``, ``xywh``, ``cxcywh``, ``yxyx``."""
-    return st.sampled_from(FORMATS)
+    return _FORMATS
+
+
+_FORMATS = st.sampled_from(FORMATS)
 
 
 def corners_to(corners: np.ndarray, fmt: str) -> np.ndarray:
@@ -126,10 +130,15 @@ def class_labels(draw, n: int, max_classes: int = 4) -> np.ndarray:
     """``(n,)`` int64 class labels: 1 to ``max_classes`` distinct values, negative ones
     included (any integer is a class in ``batched_nms``), in any order."""
     k = draw(st.integers(1, max_classes))
-    pool = draw(
-        st.lists(st.integers(-3, 40), min_size=k, max_size=k, unique=True) | st.just(list(range(k)))
+    pool = draw(once(_class_pool, k))
+    label = sampled(*pool)
+    return np.asarray([draw(label) for _ in range(n)], dtype=np.int64)
+
+
+def _class_pool(k: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(-3, 40), min_size=k, max_size=k, unique=True) | st.just(
+        list(range(k))
     )
-    return np.asarray([draw(st.sampled_from(pool)) for _ in range(n)], dtype=np.int64)
 
 
 @st.composite
@@ -146,7 +155,7 @@ def batched_nms_problems(
     count = _count(draw, n, sizes())
     b = draw(_related_boxes(count, lattice))
     s = draw(nms_scores(count))
-    idxs = draw(class_labels(count, max_classes))
+    idxs = draw(once(class_labels, count, max_classes))
     t = draw(dyadic_thresholds() if lattice else any_thresholds())
     return BatchedNmsProblem(b, s, idxs, float(t), exact=lattice)
 
@@ -171,12 +180,13 @@ def padded_batches(
     included), and a score threshold (None, or one of the scores: strictly above it counts)."""
     b = _count(draw, batch, st.integers(1, 3))
     count = _count(draw, n, sizes(21))
-    images = [draw(batched_nms_problems(lattice=True, n=st.just(count))) for _ in range(b)]
-    size = draw(st.sampled_from(sorted({0, 1, max(count // 2, 1), count, count + 3})))
+    image = once(batched_nms_problems, lattice=True, n=once(st.just, count))
+    images = [draw(image) for _ in range(b)]
+    size = draw(sampled(*sorted({0, 1, max(count // 2, 1), count, count + 3})))
     scores = np.stack([p.scores for p in images]).reshape(b, count)
     score_threshold = None
     if count and draw(st.booleans()):
-        score_threshold = float(draw(st.sampled_from(sorted(set(scores.ravel().tolist())))))
+        score_threshold = float(draw(sampled(*sorted(set(scores.ravel().tolist())))))
     return PaddedBatch(
         boxes=np.stack([p.boxes for p in images]).reshape(b, count, 4),
         scores=scores,
@@ -192,6 +202,9 @@ def padded_batches(
 # Faster R-CNN's RPN and RetinaNet (1, 1, 1, 1), its box head and SSD (10, 10, 5, 5), and a
 # power-of-two set.
 CODER_WEIGHTS = ((1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0), (2.0, 4.0, 0.5, 1.0))
+
+
+_SCALE_EXPONENTS = st.sampled_from((-7, -3, 3, 7))
 
 
 @st.composite
@@ -212,7 +225,7 @@ def coder_problems(
     gt = draw(_related_boxes(count, lattice, degenerate=degenerate)).astype(np.float64)
     for i in range(count):
         if draw(st.integers(0, 4)) == 0:  # a box 2**k times its proposal's size
-            k = draw(st.sampled_from((-7, -3, 3, 7)))
+            k = draw(_SCALE_EXPONENTS)
             px, py = proposals[i, :2] + (proposals[i, 2:] - proposals[i, :2]) / 2
             half = (proposals[i, 2:] - proposals[i, :2]).astype(np.float64) * 2.0**k / 2
             gt[i] = [px - half[0], py - half[1], px + half[0], py + half[1]]
@@ -220,6 +233,13 @@ def coder_problems(
 
 
 # --- matching ------------------------------------------------------------------------------
+
+
+_EIGHTHS = st.integers(-8, 8).map(lambda k: k / 8)
+
+
+def _integers_except(hi: int, excluded: int) -> st.SearchStrategy[int]:
+    return st.integers(0, hi).filter(lambda i: i != excluded)
 
 
 @st.composite
@@ -239,11 +259,11 @@ def quality_matrices(
     g = _count(draw, num_gt, sizes(8))
     a = _count(draw, num_anchors, sizes(21))
     if draw(st.booleans()):
-        gt, anchors = draw(matching_problems(st.just(g), st.just(a), lattice=True))
+        problem = once(matching_problems, once(st.just, g), once(st.just, a), lattice=True)
+        gt, anchors = draw(problem)
         # The contract's IoU in float64, then rounded once.
         return np.asarray(box_iou(gt, anchors), np.float64).astype(np.float32).reshape(g, a)
-    levels = st.integers(-8, 8).map(lambda k: k / 8)
-    q = np.asarray([[draw(levels) for _ in range(a)] for _ in range(g)], np.float32)
+    q = np.asarray([[draw(_EIGHTHS) for _ in range(a)] for _ in range(g)], np.float32)
     q = q.reshape(g, a)
     for i in range(1, a):
         if draw(st.integers(0, 3)) == 0:  # a tie in every row
@@ -257,7 +277,7 @@ def quality_matrices(
         # decides whether an anchor is a tie).
         poorest = int(np.argmin(q.max(axis=1)))
         best = int(np.argmax(q[poorest]))
-        near = draw(st.integers(0, a - 1).filter(lambda i: i != best))
+        near = draw(once(_integers_except, a - 1, best))
         q[:, near] = -1
         top = q[poorest, best]
         # One ulp below, but never a subnormal (XLA flushes those to 0, CONTRACT.md §5.4).
@@ -271,12 +291,15 @@ def quality_matrices(
 MATCHER_THRESHOLDS = ((0.7, 0.3), (0.5, 0.5), (0.5, 0.4), (0.5, 0.25), (0.75, 0.25), (1.0, 0.0))
 
 
+_MATCHER_THRESHOLDS = st.sampled_from(MATCHER_THRESHOLDS)
+
+
 @st.composite
 def matcher_thresholds(draw) -> tuple[float, float]:
     """``(high_threshold, low_threshold)``, ``low <= high``: the pairs of
     :data:`MATCHER_THRESHOLDS`, or two levels ``k / 8`` (qualities sit exactly on them)."""
     if draw(st.booleans()):
-        return draw(st.sampled_from(MATCHER_THRESHOLDS))
+        return draw(_MATCHER_THRESHOLDS)
     a, b = draw(st.integers(-8, 8)), draw(st.integers(-8, 8))
     return max(a, b) / 8, min(a, b) / 8
 
@@ -364,7 +387,7 @@ def loss_pairs(
     count = _count(draw, n, sizes())
     first, second = [], []
     for _ in range(count):
-        a, b = draw(_lattice_pair(draw(st.sampled_from(kinds))))
+        a, b = draw(once(_lattice_pair, draw(once(st.sampled_from, kinds))))
         if not lattice:
             scale = np.float32(draw(st.floats(0.25, 4.0, width=32)))
             shift = np.float32(draw(st.floats(-1.0, 1.0, width=32)))
@@ -380,6 +403,14 @@ def loss_pairs(
 # --- clipping and filtering --------------------------------------------------------------------
 
 
+_SHIFT = st.integers(-64, 64).map(lambda k: k * LATTICE_STEP)
+
+
+def _widths_except(height: float) -> st.SearchStrategy[int]:
+    """Widths in lattice steps, other than ``height``."""
+    return st.integers(0, LATTICE_MAX).filter(lambda k: k * LATTICE_STEP != height)
+
+
 @st.composite
 def clip_problems(
     draw, n: int | st.SearchStrategy[int] | None = None, lattice: bool = True
@@ -389,11 +420,10 @@ def clip_problems(
     size that differs in height and width (so that clipping x with the height shows)."""
     count = _count(draw, n, sizes())
     b = draw(_related_boxes(count, lattice)).astype(np.float64)
-    shift = st.integers(-64, 64).map(lambda k: k * LATTICE_STEP)
     for i in range(count):
-        b[i] += np.array([1, 0, 1, 0]) * draw(shift) + np.array([0, 1, 0, 1]) * draw(shift)
+        b[i] += np.array([1, 0, 1, 0]) * draw(_SHIFT) + np.array([0, 1, 0, 1]) * draw(_SHIFT)
     height = draw(st.integers(0, LATTICE_MAX)) * LATTICE_STEP
-    width = draw(st.integers(0, LATTICE_MAX).filter(lambda k: k * LATTICE_STEP != height))
+    width = draw(once(_widths_except, height))
     return b.astype(np.float32), (float(height), float(width * LATTICE_STEP))
 
 
@@ -403,5 +433,5 @@ def min_sizes(draw, b: np.ndarray) -> float:
     the boxes (the ``>=`` boundary), else a lattice value in ``[0, 1]``."""
     sides = np.concatenate([b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]]).astype(np.float64)
     if len(sides) and draw(st.booleans()):
-        return float(draw(st.sampled_from(sorted(set(sides.tolist())))))
+        return float(draw(sampled(*sorted(set(sides.tolist())))))
     return draw(st.integers(0, LATTICE_MAX // 2)) * LATTICE_STEP

@@ -11,6 +11,7 @@ import functools
 import numpy as np
 from hypothesis import strategies as st
 
+from ._once import once, permutations, sampled
 from .lattice import (
     DYADIC_THRESHOLDS,
     LATTICE_MAX,
@@ -61,8 +62,8 @@ def box_set_pairs(draw, max_size: int = 13, lattice: bool = True) -> tuple[np.nd
     out at random, so identical, nested, touching and collapsed boxes straddle the two sets.
     """
     n, m = draw(sizes(max_size)), draw(sizes(max_size))
-    pool = draw(boxes(n + m) if lattice else offlattice_boxes(n + m))
-    order = np.asarray(draw(st.permutations(range(n + m))), dtype=np.int64)
+    pool = draw(once(boxes, n + m) if lattice else once(offlattice_boxes, n + m))
+    order = np.asarray(draw(permutations(n + m)), dtype=np.int64)
     return pool[order[:n]].reshape(n, 4), pool[order[n:]].reshape(m, 4)
 
 
@@ -77,7 +78,8 @@ def center_boxes(
     and the corners ``cx -/+ w / 2`` are lattice points again: both conversions are exact in
     float32. Off the lattice the centre form is rounded to float32.
     """
-    b = draw(boxes(n, lattice=True) if lattice else offlattice_boxes(n)).astype(np.float64)
+    b = draw(once(boxes, n, lattice=True) if lattice else once(offlattice_boxes, n))
+    b = b.astype(np.float64)
     center = np.stack(
         [(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]],
         axis=-1,
@@ -132,7 +134,7 @@ def dyadic_iou_pairs(
     """
     t = draw(st.sampled_from(ious))
     if t == 0:
-        b1, b2 = draw(separated_pairs())
+        b1, b2 = draw(once(separated_pairs))
         return b1, b2, 0.0
     pairs = _dyadic_table()[t]
     pair = pairs[draw(st.integers(0, len(pairs) - 1))].astype(np.int64)
@@ -144,6 +146,13 @@ def dyadic_iou_pairs(
     return b[0], b[1], float(t)
 
 
+def _just_or_integers(value: int, lo: int, hi: int) -> st.SearchStrategy[int]:
+    return st.one_of(st.just(value), st.integers(lo, hi))
+
+
+_SEPARATED_AXES = st.sampled_from([(True, False), (False, True), (True, True)])
+
+
 @st.composite
 def separated_pairs(draw) -> tuple[np.ndarray, np.ndarray]:
     """``(box1, box2)``: two ``(4,)`` float32 lattice boxes of positive area with IoU 0.
@@ -153,15 +162,15 @@ def separated_pairs(draw) -> tuple[np.ndarray, np.ndarray]:
     are separated. Along a non-separated axis their extents are arbitrary (often overlapping),
     which is where an unclamped negative overlap goes wrong.
     """
-    separated = draw(st.sampled_from([(True, False), (False, True), (True, True)]))
+    separated = draw(_SEPARATED_AXES)
     lo1, hi1, lo2, hi2 = [], [], [], []
     for sep in separated:
         if sep:
             cut = draw(st.integers(1, LATTICE_MAX - 1))
-            gap = draw(st.one_of(st.just(0), st.integers(0, LATTICE_MAX - 1 - cut)))
-            a_hi = draw(st.one_of(st.just(cut), st.integers(1, cut)))
+            gap = draw(once(_just_or_integers, 0, 0, LATTICE_MAX - 1 - cut))
+            a_hi = draw(once(_just_or_integers, cut, 1, cut))
             a_lo = draw(st.integers(0, a_hi - 1))
-            b_lo = draw(st.one_of(st.just(cut + gap), st.integers(cut + gap, LATTICE_MAX - 1)))
+            b_lo = draw(once(_just_or_integers, cut + gap, cut + gap, LATTICE_MAX - 1))
             b_hi = draw(st.integers(b_lo + 1, LATTICE_MAX))
             if draw(st.booleans()):  # mirror: box 1 on the far side
                 a_lo, a_hi, b_lo, b_hi = (LATTICE_MAX - v for v in (a_hi, a_lo, b_hi, b_lo))
@@ -192,7 +201,7 @@ def zero_area_boxes(draw, n: int | st.SearchStrategy[int] | None = None) -> np.n
     out: list[list[int]] = []
     for _ in range(count):
         kinds = ["point", "horizontal", "vertical"] + (["repeat", "collinear"] if out else [])
-        kind = draw(st.sampled_from(kinds))
+        kind = draw(sampled(*kinds))
         if kind == "repeat":
             out.append(list(out[draw(st.integers(0, len(out) - 1))]))
             continue
@@ -248,11 +257,11 @@ def coding_problems(
         n = sizes()
     count = draw(n) if isinstance(n, st.SearchStrategy) else n
     if lattice:
-        anchors = draw(boxes(count, lattice=True, degenerate=False))
-        assigned = draw(boxes(count, lattice=True, degenerate=True))
+        anchors = draw(once(boxes, count, lattice=True, degenerate=False))
+        assigned = draw(once(boxes, count, lattice=True, degenerate=True))
     else:
-        anchors = draw(offlattice_boxes(count, degenerate=False))
-        assigned = draw(offlattice_boxes(count, degenerate=True))
+        anchors = draw(once(offlattice_boxes, count, degenerate=False))
+        assigned = draw(once(offlattice_boxes, count, degenerate=True))
     return anchors, assigned
 
 
@@ -278,6 +287,12 @@ PRIOR_RATIOS = (0.25, 0.5, 1.0, 2.0, 3.0)
 MAX_PRIOR_SHAPES = 3  # n and m are drawn from 1..3
 
 
+_MAP_SIDES = st.sampled_from(MAP_SIDES)
+_CHANNELS = st.sampled_from((1, 3))
+_PRIOR_SIZES = st.sampled_from(PRIOR_SIZES)
+_PRIOR_RATIOS = st.sampled_from(PRIOR_RATIOS)
+
+
 @st.composite
 def prior_problems(draw) -> tuple[np.ndarray, list[float], list[float]]:
     """``(data, sizes, ratios)`` for ``multibox_prior``.
@@ -286,10 +301,10 @@ def prior_problems(draw) -> tuple[np.ndarray, list[float], list[float]]:
     ``H, W`` from :data:`MAP_SIDES` and ``C`` 1 or 3; ``sizes`` and ``ratios`` are plain lists
     of 1 to 3 values from :data:`PRIOR_SIZES` and :data:`PRIOR_RATIOS` (repeats allowed).
     """
-    h, w = draw(st.sampled_from(MAP_SIDES)), draw(st.sampled_from(MAP_SIDES))
-    c = draw(st.sampled_from((1, 3)))
+    h, w = draw(_MAP_SIDES), draw(_MAP_SIDES)
+    c = draw(_CHANNELS)
     n = draw(st.integers(1, MAX_PRIOR_SHAPES))
     m = draw(st.integers(1, MAX_PRIOR_SHAPES))
-    sizes_ = [draw(st.sampled_from(PRIOR_SIZES)) for _ in range(n)]
-    ratios = [draw(st.sampled_from(PRIOR_RATIOS)) for _ in range(m)]
+    sizes_ = [draw(_PRIOR_SIZES) for _ in range(n)]
+    ratios = [draw(_PRIOR_RATIOS) for _ in range(m)]
     return np.zeros((1, c, h, w), np.float32), sizes_, ratios

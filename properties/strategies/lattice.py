@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from ._once import once, permutations, sampled
+
 __all__ = [
     "DYADIC_THRESHOLDS",
     "LATTICE_MAX",
@@ -36,21 +38,26 @@ PROB_STEP = 1.0 / 64  # lattice probabilities k / 64 in [0, 1]
 
 def sizes(max_size: int = 34, min_size: int = 0) -> st.SearchStrategy[int]:
     """A length from ``SIZE_BUCKETS`` within ``[min_size, max_size]``."""
-    choices = [n for n in SIZE_BUCKETS if min_size <= n <= max_size]
-    return st.sampled_from(choices)
+    return sampled(*[n for n in SIZE_BUCKETS if min_size <= n <= max_size])
+
+
+_LATTICE_COORDINATE = st.integers(0, LATTICE_MAX).map(lambda k: k * LATTICE_STEP)
 
 
 def lattice_coordinate() -> st.SearchStrategy[float]:
-    return st.integers(0, LATTICE_MAX).map(lambda k: k * LATTICE_STEP)
+    return _LATTICE_COORDINATE
 
 
 def float_coordinate(lo: float = -1.0, hi: float = 2.0) -> st.SearchStrategy[float]:
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False, width=32)
 
 
+_FLOAT_COORDINATE = float_coordinate()
+
+
 @st.composite
 def _box(draw, lattice: bool, degenerate: bool) -> tuple[float, float, float, float]:
-    coord = lattice_coordinate() if lattice else float_coordinate()
+    coord = _LATTICE_COORDINATE if lattice else _FLOAT_COORDINATE
     x = sorted([draw(coord), draw(coord)])
     y = sorted([draw(coord), draw(coord)])
     if not degenerate:
@@ -83,13 +90,14 @@ def boxes(
     count = draw(n) if isinstance(n, st.SearchStrategy) else n
     out: list[tuple[float, float, float, float]] = []
     step = LATTICE_STEP if lattice else 0.0
+    fresh = once(_box, lattice, degenerate)
     for _ in range(count):
         kinds = ["fresh"]
         if related and out:
             kinds += ["identical", "nested", "touching"] + (["collapse"] if degenerate else [])
-        kind = draw(st.sampled_from(kinds))
+        kind = draw(sampled(*kinds))
         if kind == "fresh":
-            out.append(draw(_box(lattice, degenerate)))
+            out.append(draw(fresh))
             continue
         x1, y1, x2, y2 = out[draw(st.integers(0, len(out) - 1))]
         if kind == "identical":
@@ -120,15 +128,18 @@ def boxes(
     return np.asarray(out, dtype=np.float32).reshape(count, 4)
 
 
+_DYADIC = st.sampled_from(DYADIC_THRESHOLDS)
+
+
 def dyadic_thresholds() -> st.SearchStrategy[float]:
     """Thresholds at which lattice IoUs compare exactly (0, 0.25, 0.5, 0.75, 1)."""
-    return st.sampled_from(DYADIC_THRESHOLDS)
+    return _DYADIC
 
 
 @st.composite
 def distinct_scores(draw, n: int) -> np.ndarray:
     """``(n,)`` float32 scores, pairwise distinct (a permutation of a lattice)."""
-    perm = draw(st.permutations(range(n)))
+    perm = draw(permutations(n))
     return (np.asarray(perm, dtype=np.float32) + 1) / np.float32(64)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from ._once import once, permutations, sampled
 from .lattice import LATTICE_MAX, LATTICE_STEP, boxes, sizes
 
 __all__ = [
@@ -74,6 +75,10 @@ def _size(draw, n: int | st.SearchStrategy[int] | None, default: st.SearchStrate
 
 
 def _pool(n: int, lattice: bool, degenerate: bool = True) -> st.SearchStrategy[np.ndarray]:
+    return once(_make_pool, n, lattice, degenerate)
+
+
+def _make_pool(n: int, lattice: bool, degenerate: bool) -> st.SearchStrategy[np.ndarray]:
     strategy = boxes(n, lattice=lattice, degenerate=degenerate)
     return strategy if lattice else strategy.map(flush_tiny)
 
@@ -119,7 +124,7 @@ def matching_problems(
     g = _size(draw, num_gt, sizes(8))
     a = _size(draw, num_anchors, sizes(21))
     pool = draw(_pool(g + a, lattice, degenerate))
-    order = np.asarray(draw(st.permutations(range(g + a))), dtype=np.intp).reshape(-1)
+    order = np.asarray(draw(permutations(g + a)), dtype=np.intp).reshape(-1)
     pool = pool[order]
     gt, anchors = pool[:g].reshape(g, 4), pool[g:].reshape(a, 4).copy()
     if g:
@@ -155,10 +160,10 @@ def tied_matching_problems(
     """
     g = _size(draw, num_gt, sizes(8, min_size=1))
     a = _size(draw, num_anchors, sizes(21, min_size=1))
-    gt, anchors = draw(matching_problems(g, a, lattice=True))
+    gt, anchors = draw(once(matching_problems, g, a, lattice=True))
     gt, anchors = gt.copy(), anchors.copy()
     for i in range(1, len(gt)):
-        kind = draw(st.sampled_from(["keep", "copy", "mirror"]))
+        kind = draw(sampled("keep", "copy", "mirror"))
         j = draw(st.integers(0, i - 1))
         if kind == "copy":
             gt[i] = gt[j]
@@ -166,7 +171,7 @@ def tied_matching_problems(
             gt[i] = _mirror(gt[j])
     for i in range(len(anchors)):
         kinds = ["keep", "symmetric"] + (["copy"] if i else []) + (["gt"] if len(gt) else [])
-        kind = draw(st.sampled_from(kinds))
+        kind = draw(sampled(*kinds))
         if kind == "copy":
             anchors[i] = anchors[draw(st.integers(0, i - 1))]
         elif kind == "gt":
@@ -203,7 +208,7 @@ def disjoint_matching_problems(
     g = _size(draw, num_gt, sizes(8, min_size=1))
     a = _size(draw, num_anchors, sizes(21, min_size=1))
     half = LATTICE_MAX // 2
-    pool = draw(boxes(g + a, lattice=True))
+    pool = draw(once(boxes, g + a, lattice=True))
     # Squeeze every x into [0, 1] (k -> k // 2 on the lattice): still lattice, still ordered.
     pool[:, [0, 2]] = np.floor(pool[:, [0, 2]] / LATTICE_STEP / 2) * LATTICE_STEP
     gt, anchors = pool[:g].copy(), pool[g:].copy()
@@ -262,6 +267,11 @@ def anchors_1a4(
     return b[None] if lattice else _widen(b, 1.0 / 128)[None]
 
 
+_PADDING_CLASS = st.sampled_from(PADDING_CLASSES)
+_FILL = st.sampled_from(_PADDING_FILL)
+_GARBAGE = st.sampled_from(_GARBAGE_BOXES)
+
+
 @st.composite
 def _image_labels(
     draw, num_rows: int, lattice: bool, num_classes: int, padding: str, garbage: bool
@@ -278,7 +288,7 @@ def _image_labels(
         flags = draw(st.lists(st.booleans(), min_size=num_rows, max_size=num_rows))
         is_pad = np.asarray(flags, dtype=bool).reshape(num_rows)
     for i in np.flatnonzero(is_pad):
-        rows[i, 0] = draw(st.sampled_from(PADDING_CLASSES))
+        rows[i, 0] = draw(_PADDING_CLASS)
         rows[i, 1:] = draw(_padding_box(rows, is_pad, lattice, garbage))
     return rows.reshape(num_rows, 5)
 
@@ -290,14 +300,17 @@ def _padding_box(
     """Coordinates of a padding row: a fill value, a drawn box, or a copy of a real row's box."""
     real = np.flatnonzero(~is_pad)
     kinds = ["fill", "own"] + (["copy"] if len(real) else []) + (["garbage"] if garbage else [])
-    kind = draw(st.sampled_from(kinds))
+    kind = draw(sampled(*kinds))
     if kind == "fill":
-        return np.full(4, draw(st.sampled_from(_PADDING_FILL)), np.float32)
+        return np.full(4, draw(_FILL), np.float32)
     if kind == "copy":  # a padding row on top of a real object: it would win anchors
         return rows[real[draw(st.integers(0, len(real) - 1))], 1:].copy()
     if kind == "garbage":
-        return np.asarray(draw(st.sampled_from(_GARBAGE_BOXES)), np.float32)
+        return np.asarray(draw(_GARBAGE), np.float32)
     return draw(_pool(1, lattice))[0]  # a box of its own
+
+
+_BATCH = st.sampled_from((1, 3))
 
 
 @st.composite
@@ -320,11 +333,11 @@ def label_batches(
     copy of a real row's box (so that code which lets padding compete would visibly take
     anchors); with ``garbage``, also NaN, infinite or inverted coordinates (never read).
     """
-    b = _size(draw, batch, st.sampled_from((1, 3)))
+    b = _size(draw, batch, _BATCH)
     g = _size(draw, num_rows, sizes(8))
     kinds = ["none", "some", "all"] if padding else ["none"]
     images = [
-        draw(_image_labels(g, lattice, num_classes, draw(st.sampled_from(kinds)), garbage))
+        draw(once(_image_labels, g, lattice, num_classes, draw(sampled(*kinds)), garbage))
         for _ in range(b)
     ]
     return np.stack(images).reshape(b, g, 5).astype(np.float32)
@@ -348,12 +361,12 @@ def pad_labels(
     batch, g = labels.shape[:2]
     out = np.zeros((batch, g + p, 5), np.float32)
     for b in range(batch):
-        slots = draw(st.permutations(range(g + p)))
+        slots = draw(permutations(g + p))
         pad_slots = sorted(slots[:p])
         is_pad = np.zeros(g + p, bool)
         is_pad[pad_slots] = True
         out[b, ~is_pad] = labels[b]
         for i in pad_slots:
-            out[b, i, 0] = draw(st.sampled_from(PADDING_CLASSES))
+            out[b, i, 0] = draw(_PADDING_CLASS)
             out[b, i, 1:] = draw(_padding_box(out[b], is_pad, lattice, garbage))
     return out

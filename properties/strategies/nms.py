@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from hypothesis import strategies as st
 
+from ._once import once, permutations, sampled
 from .lattice import (
     DYADIC_THRESHOLDS,
     LATTICE_STEP,
@@ -89,6 +90,10 @@ class Chain(NamedTuple):
 # --- scores -------------------------------------------------------------------------------
 
 
+def _sorted_levels(count: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(1, 64), min_size=count, max_size=count, unique=True).map(sorted)
+
+
 @st.composite
 def tied_scores(draw, n: int, max_levels: int = 4) -> np.ndarray:
     """``(n,)`` float32 scores taking at most ``max_levels`` distinct values (k / 64).
@@ -99,15 +104,17 @@ def tied_scores(draw, n: int, max_levels: int = 4) -> np.ndarray:
     if n == 0:
         return np.zeros(0, np.float32)
     count = draw(st.integers(1, max(1, min(max_levels, n))))
-    levels = draw(
-        st.lists(st.integers(1, 64), min_size=count, max_size=count, unique=True).map(sorted)
-    )
-    picks = draw(st.lists(st.sampled_from(levels), min_size=n, max_size=n))
+    levels = draw(once(_sorted_levels, count))
+    picks = draw(st.lists(sampled(*levels), min_size=n, max_size=n))
     return np.asarray(picks, dtype=np.float32) * np.float32(PROB_STEP)
 
 
 def nms_scores(n: int) -> st.SearchStrategy[np.ndarray]:
     """``(n,)`` float32 scores: pairwise distinct, or with ties."""
+    return once(_nms_scores, n)
+
+
+def _nms_scores(n: int) -> st.SearchStrategy[np.ndarray]:
     return st.one_of(distinct_scores(n), tied_scores(n))
 
 
@@ -130,11 +137,14 @@ def increasing_maps(levels: int) -> st.SearchStrategy[np.ndarray]:
 
 def any_thresholds() -> st.SearchStrategy[float]:
     """Thresholds in [0, 1]: dyadic, non-dyadic (0.3, ...), or any float32 in between."""
-    return st.one_of(
-        dyadic_thresholds(),
-        st.sampled_from(NON_DYADIC_THRESHOLDS),
-        st.floats(0, 1, width=32).map(float),
-    )
+    return _ANY_THRESHOLDS
+
+
+_ANY_THRESHOLDS = st.one_of(
+    dyadic_thresholds(),
+    st.sampled_from(NON_DYADIC_THRESHOLDS),
+    st.floats(0, 1, width=32).map(float),
+)
 
 
 @st.composite
@@ -149,16 +159,19 @@ def nms_problems(
     any threshold. ``scores``: ``"any"`` (distinct or tied), ``"tied"`` or ``"distinct"``.
     """
     n = sizes() if n is None else n
-    b = draw(boxes(n, lattice=True) if lattice else offlattice_boxes(n))
+    b = draw(once(boxes, n, lattice=True) if lattice else once(offlattice_boxes, n))
     count = len(b)
     if scores == "tied":
-        s = draw(tied_scores(count))
+        s = draw(once(tied_scores, count))
     elif scores == "distinct":
-        s = draw(distinct_scores(count))
+        s = draw(once(distinct_scores, count))
     else:
         s = draw(nms_scores(count))
     t = draw(dyadic_thresholds() if lattice else any_thresholds())
     return NmsProblem(b, s, float(t), exact=lattice)
+
+
+_CHAIN_THRESHOLDS = st.sampled_from((0.0, 0.25, 0.5, 0.75) + NON_DYADIC_THRESHOLDS[:-1])
 
 
 @st.composite
@@ -174,7 +187,7 @@ def nms_chains(draw, max_extra: int = 18) -> Chain:
     boxes are shuffled among up to ``max_extra`` unrelated boxes placed apart (IoU 0), so
     that the total is a size bucket.
     """
-    t = draw(st.sampled_from((0.0, 0.25, 0.5, 0.75) + NON_DYADIC_THRESHOLDS[:-1]))
+    t = draw(_CHAIN_THRESHOLDS)
     dyadic = t in DYADIC_THRESHOLDS
     exact_t = Fraction(str(t))  # 3/10, not the double nearest to it
     length = draw(st.integers(3, 8))
@@ -196,7 +209,7 @@ def nms_chains(draw, max_extra: int = 18) -> Chain:
         length -= 1 if length > 3 else 0
         k_d = max(1, k_d - 1)
         candidates = widths(k_d)
-    k_w = draw(st.sampled_from(candidates))
+    k_w = draw(sampled(*candidates))
     k_h = draw(st.integers(1, 48))
     k_y = draw(st.integers(0, 64 - k_h))
     k_x = draw(st.integers(0, 128 - (length - 1) * k_d - k_w))
@@ -216,9 +229,9 @@ def nms_chains(draw, max_extra: int = 18) -> Chain:
     n = len(all_boxes)
     # Scores: the chain descending, from the top (0.5 .. 1]; the others anywhere, with ties.
     chain_scores = np.float32(1.0) - np.arange(length, dtype=np.float32) / np.float32(64)
-    extra_scores = draw(tied_scores(extra_n)) if extra_n else np.zeros(0, np.float32)
+    extra_scores = draw(once(tied_scores, extra_n)) if extra_n else np.zeros(0, np.float32)
     s = np.concatenate([chain_scores, extra_scores]).astype(np.float32)
-    perm = np.asarray(draw(st.permutations(range(n))), dtype=np.int64)  # new position -> old
+    perm = np.asarray(draw(permutations(n)), dtype=np.int64)  # new position -> old
     inverse = np.argsort(perm)  # old -> new
     return Chain(
         boxes=all_boxes[perm].astype(np.float32),
@@ -260,9 +273,9 @@ def nonpositive_boxes(draw, n: st.SearchStrategy[int] | None = None) -> np.ndarr
     ``(0, 0, 0, 0)`` or boxes ending at the origin ``(-w, -h, 0, 0)``: what a "zeroed means
     suppressed" NMS loses.
     """
-    b = draw(boxes(sizes() if n is None else n, lattice=True)) - np.float32(2)
+    b = draw(once(boxes, sizes() if n is None else n, lattice=True)) - np.float32(2)
     for i in range(len(b)):
-        kind = draw(st.sampled_from(["shifted", "shifted", "origin", "ends_at_origin"]))
+        kind = draw(sampled("shifted", "shifted", "origin", "ends_at_origin"))
         if kind == "origin":
             b[i] = 0
         elif kind == "ends_at_origin":
@@ -271,14 +284,17 @@ def nonpositive_boxes(draw, n: st.SearchStrategy[int] | None = None) -> np.ndarr
     return b.astype(np.float32)
 
 
+_GRID_LINES = st.lists(st.integers(0, 128), min_size=2, max_size=6, unique=True).map(sorted)
+
+
 @st.composite
 def touching_boxes(draw) -> np.ndarray:
     """``(n, 4)`` lattice boxes that at most touch: cells of a random grid over ``[0, 2]^2``
     (sharing edges and corners), some of them collapsed onto a grid line (zero area, IoU 0
     with everything), in random order. Every pairwise IoU is exactly 0.
     """
-    xs = draw(st.lists(st.integers(0, 128), min_size=2, max_size=6, unique=True).map(sorted))
-    ys = draw(st.lists(st.integers(0, 128), min_size=2, max_size=6, unique=True).map(sorted))
+    xs = draw(_GRID_LINES)
+    ys = draw(_GRID_LINES)
     cells = [
         (x0, y0, x1, y1)
         for x0, x1 in zip(xs, xs[1:], strict=False)
@@ -288,7 +304,7 @@ def touching_boxes(draw) -> np.ndarray:
     picked = draw(st.permutations(cells))[:count]
     out = []
     for x0, y0, x1, y1 in picked:
-        kind = draw(st.sampled_from(["cell", "cell", "cell", "left_edge", "top_edge"]))
+        kind = draw(sampled("cell", "cell", "cell", "left_edge", "top_edge"))
         if kind == "left_edge":
             x1 = x0
         elif kind == "top_edge":
