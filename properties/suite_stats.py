@@ -15,7 +15,10 @@ environment, the README's install, lint, the suite, the gates). It writes one Ma
 runs kept in the file, the machine, and the per-file and per-test tables of the ``ci`` run.
 
 Wall times are of one run on a shared machine: compare runs made on the same machine, and read
-the load averages printed beside them.
+the load averages and the machine probe printed beside them. The probe (:data:`PROBE`) is a
+fixed amount of work, timed in CPU seconds just before and just after each run: the same code
+on the project's machine has run 1.4 times slower in one run than in the next (tests that only
+start subprocesses too), so a time is comparable only with the probe's beside it.
 """
 
 from __future__ import annotations
@@ -65,12 +68,49 @@ def _load() -> str:
         return "?"
 
 
+# Fixed work, in a fresh process: compile two NMS programs (no compilation cache) and run a
+# Python loop. Prints the CPU seconds of each part.
+PROBE = """
+import resource
+import jax, jax.numpy as jnp
+jax.config.update("jax_enable_compilation_cache", False)
+import jaximpl
+
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+start = cpu()
+for n in (64, 300):
+    boxes, scores = jnp.zeros((n, 4), jnp.float32), jnp.zeros(n, jnp.float32)
+    jax.jit(jaximpl.nms_padded, static_argnums=3).lower(boxes, scores, 0.5, n).compile()
+compiles = cpu() - start
+start = cpu()
+total = 0
+for i in range(10_000_000):
+    total += i * i % 7
+print(f"{compiles:.2f} {cpu() - start:.2f}")
+"""
+
+
+def probe() -> str:
+    """CPU seconds of :data:`PROBE`: ``"compiles 2.61 s + Python 0.93 s"`` (``?`` if it failed)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=_env(False), capture_output=True, text=True
+    )
+    parts = proc.stdout.split()
+    if proc.returncode != 0 or len(parts) != 2:
+        return "?"
+    return f"compiles {parts[0]} s + Python {parts[1]} s"
+
+
 def run_pytest(ci: bool, stats_file: Path | None) -> dict:
     """One ``pytest -n auto`` from the repository root (with ``--anchor-stats=stats_file``
     when given); its wall time, summary and load."""
     cmd = [sys.executable, "-m", "pytest", "-n", "auto", "-p", "no:cacheprovider", "-q"]
     if stats_file is not None:
         cmd.append(f"--anchor-stats={stats_file}")
+    probe_before = probe()
     load_before = _load()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=_env(ci), capture_output=True, text=True)
@@ -87,6 +127,7 @@ def run_pytest(ci: bool, stats_file: Path | None) -> dict:
         "exit": proc.returncode,
         "tests": sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", summary)),
         "load": f"{load_before} before, {_load()} after",
+        "probe": f"{probe_before} before, {probe()} after",
     }
 
 
@@ -183,6 +224,9 @@ column runs with `--anchor-stats`, for the tables below.
 
 This run: {_machine()}; load average (1/5/15 min) {dev["load"]} (dev run), {ci["load"]}
 (ci run). dev: {dev["summary"]}; ci: {ci["summary"]}.
+
+Machine probe (CPU seconds of the same fixed work, lower is faster): {dev.get("probe", "-")}
+(dev run); {ci.get("probe", "-")} (ci run).
 {stages}
 ## Examples, compiles and seconds per test (`CI=true` run)
 

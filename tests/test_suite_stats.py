@@ -16,6 +16,7 @@ def _run(wall: float, tests: int, exit_code: int = 0) -> dict:
         "exit": exit_code,
         "tests": tests,
         "load": "1.00 / 1.00 / 1.00 before, 1.00 / 1.00 / 1.00 after",
+        "probe": f"compiles {wall / 100:.2f} s + Python 1.00 s before, 2.00 s + 1.50 s after",
     }
 
 
@@ -48,6 +49,9 @@ def test_history_grows_by_one_row_per_run(tmp_path):
     assert "| second |" in history[1] and "10 min 00.0 s (FAILED)" in history[1]
     text = out.read_text()
     assert "lint 3, total 600" in text
+    # The machine probe of each run, beside its wall time.
+    assert "compiles 1.00 s + Python 1.00 s before, 2.00 s + 1.50 s after\n(dev run)" in text
+    assert "compiles 1.30 s + Python 1.00 s before" in text
     # The per-file summary adds up its tests.
     # file | tests | examples | explicit | compiles | compile seconds | cache hits | seconds | CPU
     assert "| `properties/test_nms.py` | 2 | 140 | 0 | 4 | 1.2 | 2 | 2.0 | 2.8 |" in text
