@@ -11,9 +11,10 @@ that must fail for it. The self-test proves that
 - the control: the reference passes every test named in a ``CAUGHT_BY``, or "caught" would
   mean nothing.
 
-It runs the suite files in ``GROUPS`` pytest processes (so ``pytest -n`` spreads them; each
-process costs about 2 s of start-up, so not one per file), each against every implementation
-its files concern at once, with the plugin's ``--impl-plan``::
+It runs the suite files in ``GROUPS`` pytest processes (so ``pytest -n`` spreads them when the
+self-test runs alone; in a run of the whole suite this file goes to one worker, see
+conftest.py; each process costs about 2 s of start-up, so not one per file), each against
+every implementation its files concern at once, with the plugin's ``--impl-plan``::
 
     python -m pytest <suite>/test_nms.py <suite>/test_offsets.py ... --impl-plan=plan.json \\
         --hypothesis-profile=selftest --anchor-reports= -p no:cacheprovider -q --no-header \\
