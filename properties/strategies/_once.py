@@ -4,8 +4,8 @@ A strategy made inside a ``@st.composite`` body is a new object on every draw, a
 validates each new strategy before its first draw (checks its arguments, works out whether it
 can be empty): for a small ``sampled_from`` that costs more than the draw itself. The strategy
 modules draw from these instead. The choices they make are the same, and so are the examples
-a seed gives: a ``sampled_from`` is still built from a list, as before, because its label (which
-guides Hypothesis's mutations) depends on the container.
+a seed gives (the labels that guide Hypothesis's mutations depend on the options, not on the
+object).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def once(factory: Callable[..., st.SearchStrategy], *args: Hashable, **kwargs: H
 
 @functools.lru_cache(maxsize=_MAX, typed=True)
 def sampled(*options: Hashable) -> st.SearchStrategy:
-    """``st.sampled_from([*options])``, one object per distinct options."""
-    return st.sampled_from(list(options))
+    """``st.sampled_from(options)``, one object per distinct options."""
+    return st.sampled_from(options)
 
 
 @functools.lru_cache(maxsize=_MAX, typed=True)
