@@ -553,9 +553,9 @@ def test_entry_points_compile_with_the_cpu_options_at_top_level_only():
         after = _cache_sizes()
         assert after[1] == before[1] and after[0] - before[0] in ((new,) if new else (0, 1))
         if call is not calls[-1][0]:  # nms cannot be traced
-            # Traced arguments: the plain one, traced into the caller's program (no error).
-            jax.block_until_ready(jax.jit(call)(*args))
-            assert _cache_sizes()[0] == after[0]
+            # Traced arguments: the plain one, traced into the caller's program. Tracing is
+            # enough: the options on a nested jit fail the trace (JAX raises a ValueError).
+            jax.jit(call).trace(*args)
 
 
 # ------------------------------------------------------------------ devices and dtypes
