@@ -11,10 +11,11 @@ that must fail for it. The self-test proves that
 - the control: the reference passes every test named in a ``CAUGHT_BY``, or "caught" would
   mean nothing.
 
-It runs the suite files in ``GROUPS`` pytest processes (so ``pytest -n`` spreads them when the
-self-test runs alone; in a run of the whole suite this file goes to one worker, see
-conftest.py; each process costs about 2 s of start-up, so not one per file), each against
-every implementation its files concern at once, with the plugin's ``--impl-plan``::
+It runs the suite files in ``GROUPS`` pytest processes, one per xdist worker (at most 4; one
+without xdist): ``pytest -n`` spreads them when the self-test runs alone, and in a run of the
+whole suite this file goes to one worker (see conftest.py), where each further process is
+about 2 s of start-up. Each runs against every implementation its files concern at once,
+with the plugin's ``--impl-plan``::
 
     python -m pytest <suite>/test_nms.py <suite>/test_offsets.py ... --impl-plan=plan.json \\
         --hypothesis-profile=selftest --anchor-reports= -p no:cacheprovider -q --no-header \\
@@ -245,9 +246,9 @@ def _size(plan: dict[str, dict]) -> int:
     return sum(len(e.get("tests", range(99))) for e in plan.values())
 
 
-# Processes the self-test runs the suite files in: enough for ``pytest -n`` to spread them
-# over the cores, few enough that start-up (about 2 s a process) does not dominate.
-GROUPS = 4
+# Processes the self-test runs the suite files in: one per xdist worker (the workers collect
+# with the same count), at most 4, so that start-up (about 2 s a process) does not dominate.
+GROUPS = min(4, max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
 
 def _groups(plans: dict[str, dict[str, dict]]) -> list[list[str]]:
