@@ -36,14 +36,16 @@ and lives in one of its modules:
   ``boxes_at_threshold``, ``nonpositive_boxes``, ``touching_boxes``;
 - :mod:`~properties.strategies.detection`: ``class_probs``, ``detection_offsets``,
   ``detection_problems``;
-- :mod:`~properties.strategies.detector_ops`: the detector operations of CONTRACT.md §3:
-  ``format_boxes``, ``batched_nms_problems``, ``padded_batches``, ``coder_problems``,
-  ``quality_matrices``, ``matcher_thresholds``, ``loss_pairs``, ``clip_problems``,
-  ``min_sizes``.
+- :mod:`~properties.strategies.detector_ops`: the detector operations of CONTRACT.md §3.1 to
+  §3.4: ``format_boxes``, ``batched_nms_problems``, ``padded_batches``, ``coder_problems``,
+  ``quality_matrices``, ``matcher_thresholds``;
+- :mod:`~properties.strategies.detector_geometry`: those of §3.5 and §3.6: ``loss_pairs``,
+  ``clip_problems``, ``min_sizes``.
 """
 
-from . import detection, detector_ops, geometry, lattice, matching, nms
+from . import detection, detector_geometry, detector_ops, geometry, lattice, matching, nms
 from .detection import *  # noqa: F403
+from .detector_geometry import *  # noqa: F403
 from .detector_ops import *  # noqa: F403
 from .geometry import *  # noqa: F403
 from .lattice import *  # noqa: F403
@@ -57,4 +59,5 @@ __all__ = [
     *nms.__all__,
     *detection.__all__,
     *detector_ops.__all__,
+    *detector_geometry.__all__,
 ]
