@@ -37,6 +37,7 @@ import ast
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -282,6 +283,14 @@ def run(entries: dict[str, dict], out_dir: Path, workers: str, profile: str) -> 
     return xml
 
 
+def portable(text: str) -> str:
+    """``text`` without the paths of this machine: files of the checkout by their path in the
+    repository, and installed packages under ``<site-packages>/`` (the reprs and tracebacks of
+    the failures name both), so that the report points at nothing outside the repository."""
+    text = text.replace(f"{ROOT}{os.sep}", "")
+    return re.sub(r"(?:/[^/\s'\"]+)+/site-packages/", "<site-packages>/", text)
+
+
 def main(argv: list[str]) -> int:
     from .conformance_report import classify, markdown, readme_section, write_readme
 
@@ -360,10 +369,11 @@ def main(argv: list[str]) -> int:
         "results": records,
         "problems": problems,
     }
-    (out_dir / "conformance.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out_dir / "conformance.md").write_text(markdown(impls, records, date, args.profile))
+    (out_dir / "conformance.json").write_text(portable(json.dumps(report, indent=1)) + "\n")
+    (out_dir / "conformance.md").write_text(portable(markdown(impls, records, date, args.profile)))
     if args.readme:
-        write_readme(Path(args.readme), readme_section(impls, records, date, args.profile))
+        section = portable(readme_section(impls, records, date, args.profile))
+        write_readme(Path(args.readme), section)
     counts = Counter((r["run"], r["outcome"]) for r in records)
     print(
         "conformance: "

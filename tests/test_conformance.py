@@ -176,6 +176,21 @@ def test_readme_region_is_replaced_between_its_markers(tmp_path):
         cf.write_readme(readme, "new")
 
 
+def test_the_report_names_no_path_of_this_machine():
+    """Reprs and tracebacks in the report name checkout files by their repository path and
+    installed packages under ``<site-packages>/``; other text is left as it is."""
+    text = (
+        f"impl=Implementation('lib', '{cf.ROOT}/properties/adapters/lib.py')\n"
+        '  File "/opt/venv-x/lib/python3.11/site-packages/keras/src/ops/numpy.py", line 7\n'
+        "got [1], expected [1, 0]: see docs/conformance.md"
+    )
+    assert cf.portable(text) == (
+        "impl=Implementation('lib', 'properties/adapters/lib.py')\n"
+        '  File "<site-packages>/keras/src/ops/numpy.py", line 7\n'
+        "got [1], expected [1, 0]: see docs/conformance.md"
+    )
+
+
 def test_the_shipped_expected_failures_files_are_well_formed():
     """Each entry names a suite test and an upstream issue; each file an adapter."""
     from properties.plugin import adapter_names
