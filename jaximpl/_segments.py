@@ -50,9 +50,9 @@ def dense_ranks(keys: jax.Array) -> jax.Array:
 def segments(order: jax.Array, classes: jax.Array, cand: jax.Array):
     """The boxes of each image in (candidate, class, visiting) order and their segments.
 
-    ``order`` (B, N) is the visiting order (:func:`jaximpl._order.score_order`), ``classes`` and ``cand``
-    (B, N) -> ``idx`` (B, N) int32 original index at each position, ``pos`` (B, N)
-    position within its segment, ``size`` (B, N) its segment's size, ``first`` (B, N)
+    ``order`` (B, N) is the visiting order (:func:`jaximpl._order.score_order`), ``classes``
+    and ``cand`` (B, N) -> ``idx`` (B, N) int32 original index at each position, ``pos``
+    (B, N) position within its segment, ``size`` (B, N) its segment's size, ``first`` (B, N)
     bool the first box of a candidate segment.
 
     One int32 sort: ``class rank << b | visiting position`` with ``b`` bits for a position
