@@ -15,7 +15,6 @@ import os
 import platform
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from time import perf_counter
 
 import pytest
@@ -344,5 +343,4 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
         "floors": config.getoption("--bench-floors"),
         "machine": _machine(),
         "skipped": list(_skipped),
-        "root": str(Path(__file__).resolve().parent.parent),
     }
