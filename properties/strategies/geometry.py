@@ -12,6 +12,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ._once import once, permutations, sampled
+from ._shared import count_of
 from .lattice import (
     DYADIC_THRESHOLDS,
     LATTICE_MAX,
@@ -194,9 +195,7 @@ def zero_area_boxes(draw, n: int | st.SearchStrategy[int] | None = None) -> np.n
     Later boxes often repeat an earlier one or lie on the same line overlapping it, so that
     pairs with zero union (identical, collinear, crossing segments) turn up often.
     """
-    if n is None:
-        n = sizes(min_size=1)
-    count = draw(n) if isinstance(n, st.SearchStrategy) else n
+    count = count_of(draw, n, sizes(min_size=1))
     coord = st.integers(0, LATTICE_MAX)
     out: list[list[int]] = []
     for _ in range(count):
@@ -253,9 +252,7 @@ def coding_problems(
     degenerate (zero width or height, where ``eps`` keeps the log finite). Off the lattice the
     boxes come from :func:`offlattice_boxes`.
     """
-    if n is None:
-        n = sizes()
-    count = draw(n) if isinstance(n, st.SearchStrategy) else n
+    count = count_of(draw, n, sizes())
     if lattice:
         anchors = draw(once(boxes, count, lattice=True, degenerate=False))
         assigned = draw(once(boxes, count, lattice=True, degenerate=True))

@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ._once import once, permutations, sampled
+from ._shared import count_of
 from .lattice import LATTICE_MAX, LATTICE_STEP, boxes, sizes
 
 __all__ = [
@@ -69,11 +70,6 @@ def flush_tiny(b: np.ndarray) -> np.ndarray:
     return b
 
 
-def _size(draw, n: int | st.SearchStrategy[int] | None, default: st.SearchStrategy[int]) -> int:
-    n = default if n is None else n
-    return draw(n) if isinstance(n, st.SearchStrategy) else n
-
-
 def _pool(n: int, lattice: bool, degenerate: bool = True) -> st.SearchStrategy[np.ndarray]:
     return once(_make_pool, n, lattice, degenerate)
 
@@ -121,8 +117,8 @@ def matching_problems(
     replaced by a :func:`perturbed` copy of a ground truth, as the anchors near an object are
     in a detector: partial overlaps with IoUs on both sides of the threshold.
     """
-    g = _size(draw, num_gt, sizes(8))
-    a = _size(draw, num_anchors, sizes(21))
+    g = count_of(draw, num_gt, sizes(8))
+    a = count_of(draw, num_anchors, sizes(21))
     pool = draw(_pool(g + a, lattice, degenerate))
     order = np.asarray(draw(permutations(g + a)), dtype=np.intp).reshape(-1)
     pool = pool[order]
@@ -158,8 +154,8 @@ def tied_matching_problems(
     different rows and columns. Copies of
     earlier entries mean the tie always involves a lower and a higher index.
     """
-    g = _size(draw, num_gt, sizes(8, min_size=1))
-    a = _size(draw, num_anchors, sizes(21, min_size=1))
+    g = count_of(draw, num_gt, sizes(8, min_size=1))
+    a = count_of(draw, num_anchors, sizes(21, min_size=1))
     gt, anchors = draw(once(matching_problems, g, a, lattice=True))
     gt, anchors = gt.copy(), anchors.copy()
     for i in range(1, len(gt)):
@@ -205,8 +201,8 @@ def disjoint_matching_problems(
     or in the right half ``x in [1, 2]`` (at most touching an anchor along ``x = 1``). The first
     ground truth whose position is drawn is forced to the right half if none is there.
     """
-    g = _size(draw, num_gt, sizes(8, min_size=1))
-    a = _size(draw, num_anchors, sizes(21, min_size=1))
+    g = count_of(draw, num_gt, sizes(8, min_size=1))
+    a = count_of(draw, num_anchors, sizes(21, min_size=1))
     half = LATTICE_MAX // 2
     pool = draw(once(boxes, g + a, lattice=True))
     # Squeeze every x into [0, 1] (k -> k // 2 on the lattice): still lattice, still ordered.
@@ -232,8 +228,8 @@ def overlapping_matching_problems(
     box, so exact ties between IoUs are rare (a property that needs tie-free inputs can filter
     the few that remain).
     """
-    g = _size(draw, num_gt, sizes(8))
-    a = _size(draw, num_anchors, sizes(21))
+    g = count_of(draw, num_gt, sizes(8))
+    a = count_of(draw, num_anchors, sizes(21))
     half = LATTICE_MAX // 2
     low = st.integers(0, half - 1)
     high = st.integers(half + 1, LATTICE_MAX)
@@ -262,7 +258,7 @@ def anchors_1a4(
     draw, n: int | st.SearchStrategy[int] | None = None, lattice: bool = True
 ) -> np.ndarray:
     """``(1, A, 4)`` float32 anchors with positive width and height (``A`` from ``sizes(13)``)."""
-    b = draw(_pool(_size(draw, n, sizes(13)), lattice, degenerate=False))
+    b = draw(_pool(count_of(draw, n, sizes(13)), lattice, degenerate=False))
     # Off the lattice the flush of tiny coordinates can collapse a box: widen it again.
     return b[None] if lattice else _widen(b, 1.0 / 128)[None]
 
@@ -333,8 +329,8 @@ def label_batches(
     copy of a real row's box (so that code which lets padding compete would visibly take
     anchors); with ``garbage``, also NaN, infinite or inverted coordinates (never read).
     """
-    b = _size(draw, batch, _BATCH)
-    g = _size(draw, num_rows, sizes(8))
+    b = count_of(draw, batch, _BATCH)
+    g = count_of(draw, num_rows, sizes(8))
     kinds = ["none", "some", "all"] if padding else ["none"]
     images = [
         draw(once(_image_labels, g, lattice, num_classes, draw(sampled(*kinds)), garbage))
@@ -357,7 +353,7 @@ def pad_labels(
     rows must all be real). Each image gets its own positions, classes and coordinates (as in
     :func:`label_batches`).
     """
-    p = _size(draw, num_padding, sizes(5))
+    p = count_of(draw, num_padding, sizes(5))
     batch, g = labels.shape[:2]
     out = np.zeros((batch, g + p, 5), np.float32)
     for b in range(batch):
