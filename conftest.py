@@ -13,8 +13,8 @@ costliest). Under ``pytest -n`` on the whole suite (no paths given), when no fil
 than a worker's share, each worker runs whole files, taking the next one in that order as it
 finishes its own (largest first: the run ends on small files). xdist's default sends a worker
 runs of consecutive tests, up to a quarter of those left: near the end one worker could go on
-for 15 to 20 s with a run of heavy tests while the other had none left (measured: the workers
-ended 2.2 s apart with whole files, 15.2 s with the default, same compiles and cache hits).
+with a run of heavy tests while the other had none left (measured: the history note of
+commit 00389d4 in docs/suite-stats.md).
 """
 
 from __future__ import annotations
