@@ -115,20 +115,23 @@ _sorted_jit = jax.jit(nms_sorted, static_argnums=(3, 4, 5))
 _prepare_jit = jax.jit(prepare, static_argnums=(2,))
 
 # (tile, chunk, max_output_size). 64/32: the CPU default (narrows 64 -> 32 slots, self step
-# compacted to 16); 128/16 narrows twice; 256/256: the accelerators' (narrows three times);
-# 32/16: no narrowing; 16/8 and 8/8: neither narrowing nor compaction.
+# compacted to 16), with the kept-box buffers of three static sizes; 128/16 narrows twice;
+# 256/256: the accelerators' (narrows three times); 32/16: no narrowing; 16/8 and 8/8: neither
+# narrowing nor compaction. Besides the default, each runs at N_TILES with a traced `stop`
+# of N_TILES, 7 and 40 (one program for the three limits).
 KERNELS = [
-    *[(tile, chunk, k) for tile, chunk in ((64, 32), (128, 16), (16, 8)) for k in (7, 40, N_TILES)],
-    *[(tile, chunk, N_TILES) for tile, chunk in ((8, 8), (32, 16), (256, 256))],
+    *[(64, 32, k) for k in (7, 40, N_TILES)],
+    *[(tile, chunk, N_TILES) for tile, chunk in ((128, 16), (16, 8), (8, 8), (32, 16), (256, 256))],
 ]
+STOPS = (N_TILES, 7, 40)
 
 
 @pytest.mark.parametrize("tile, chunk, k", KERNELS, ids=[f"T{t}-C{c}-k{k}" for t, c, k in KERNELS])
 def test_tiled_kernel_blocks_and_images_finishing_apart(tile, chunk, k):
     """``nms_sorted`` on a batch of three images: each row is that image's own NMS (the
-    reference's first ``k`` kept) whatever its neighbours, for every block size, also when
-    one image reaches ``max_output_size`` tiles before another (it must stop appending
-    while the others go on)."""
+    reference's first ``k`` kept, or ``stop``) whatever its neighbours, for every block size,
+    also when one image reaches its limit tiles before another (it must stop appending while
+    the others go on)."""
     rng = np.random.default_rng(11)
     n = N_TILES
     # Kept counts far apart, so the images reach k tiles apart: the unit box nudged by
@@ -143,13 +146,17 @@ def test_tiled_kernel_blocks_and_images_finishing_apart(tile, chunk, k):
     assert len(expected[0]) < 7 < 40 < len(expected[1]) < len(expected[2]) == n
     sorted_boxes, order, t = _prepare_jit(jnp.asarray(np.stack(images)), np.stack(scores), tile)
     assert t == tile
-    idx, count = _sorted_jit(sorted_boxes, order, jnp.float32(0.25), k, tile, chunk)
-    for b in range(3):
-        want = expected[b][:k]
-        got = np.asarray(idx[b])
-        assert int(count[b]) == len(want), b
-        assert np.array_equal(got[: len(want)], want), b
-        assert np.all(got[len(want) :] == -1), b
+    for stop in (None,) if (tile, chunk) == (64, 32) else STOPS:
+        limit = k if stop is None else stop
+        stop_arg = None if stop is None else jnp.int32(stop)
+        args = (sorted_boxes, order, jnp.float32(0.25), k, tile, chunk, None, stop_arg)
+        idx, count = jax.device_get(_sorted_jit(*args))
+        for b in range(3):
+            want = expected[b][:limit]
+            got = idx[b]
+            assert int(count[b]) == len(want), (b, stop)
+            assert np.array_equal(got[: len(want)], want), (b, stop)
+            assert np.all(got[len(want) :] == -1), (b, stop)
 
 
 def test_greedy_recompute_when_columns_share_best_anchor():
@@ -201,7 +208,11 @@ def all_orders(scores: jax.Array) -> jax.Array:
     )
 
 
-@pytest.mark.parametrize("groups", [[1] * 40, [2] * 30, [3, 4] * 12, [5, 6, 7, 8] * 6, [12, 3, 2]])
+RUNS_GROUPS = [[1] * 40, [2] * 30, [3, 4] * 12, [5, 6, 7, 8] * 6, [12, 3, 2]]
+RUNS_LENGTH = 157  # the longest list's rows: 156 scores in runs, 1.0 and 1e-30, less one
+
+
+@pytest.mark.parametrize("groups", RUNS_GROUPS)
 @pytest.mark.parametrize("extra", [0, 1])  # even and odd row lengths
 def test_score_order_runs_of_nearly_equal_scores(groups, extra):
     """``score_order`` (the sort behind every NMS), the packed sort, the rank search and the
@@ -213,12 +224,17 @@ def test_score_order_runs_of_nearly_equal_scores(groups, extra):
     rng = np.random.default_rng(sum(groups) + extra)
     rows = [near_ties(rng, groups) for _ in range(3)]
     n = min(len(r) for r in rows) - 1 + extra
-    scores = np.stack([r[:n] for r in rows])
+    # Every group list in rows of one length (RUNS_LENGTH + extra: one program per parity,
+    # not one per list): the rest are fillers far apart (runs of one, so the longest run and
+    # the packed sort's passes stay the list's own), above the groups and below 1.0.
+    fill = RUNS_LENGTH + extra - n
+    fillers = F32(0.95) + F32(3e-4) * np.arange(fill, dtype=F32)
+    scores = np.stack([rng.permutation(np.concatenate([r[:n], fillers])) for r in rows])
     scores[1, :3] = [np.nan, -0.0, 0.0]
     expected = np.stack([visiting_order(r) for r in scores])
     names = ("score_order", "packed", "rank", "two sorts")
-    for name, got in zip(names, all_orders(scores), strict=True):
-        assert np.array_equal(np.asarray(got), expected), name
+    for name, got in zip(names, np.asarray(all_orders(scores)), strict=True):
+        assert np.array_equal(got, expected), name
 
 
 @pytest.mark.parametrize("n", [2, 3, 64, 65, SMALL_N + 1])
@@ -228,8 +244,8 @@ def test_score_order_short_rows_and_ties(n):
     rng = np.random.default_rng(n)
     for scores in (rng.random(n), np.full(n, 0.5), rng.integers(0, 2, n) / 2):
         expected = visiting_order(scores.astype(F32))
-        for got in all_orders(scores.astype(F32)[None]):
-            assert np.array_equal(np.asarray(got)[0], expected)
+        for got in np.asarray(all_orders(scores.astype(F32)[None])):
+            assert np.array_equal(got[0], expected)
 
 
 @jax.jit
@@ -252,8 +268,8 @@ def test_score_order_rows_at_the_two_sorts_limit():
     scores = np.stack([row, rng.permutation(row)]).astype(F32)
     scores[1, :3] = [np.nan, -0.0, 0.0]
     expected = np.stack([visiting_order(r) for r in scores])
-    for name, got in zip(("score_order", "rank"), long_orders(scores), strict=True):
-        assert np.array_equal(np.asarray(got), expected), name
+    for name, got in zip(("score_order", "rank"), np.asarray(long_orders(scores)), strict=True):
+        assert np.array_equal(got, expected), name
 
 
 @jax.jit
@@ -280,8 +296,8 @@ def test_score_order_with_padding(n_valid):
     scores = np.concatenate([real, padding])[:64].astype(F32)[None]
     expected = np.concatenate([visiting_order(real), np.arange(n_valid, 64)])
     names = ("score_order", "two sorts", "rank")
-    for name, got in zip(names, padded_orders(scores, n_valid), strict=True):
-        assert np.array_equal(np.asarray(got)[0], expected), name
+    for name, got in zip(names, np.asarray(padded_orders(scores, n_valid)), strict=True):
+        assert np.array_equal(got[0], expected), name
 
 
 # ------------------------------------------------------------------ shape buckets
