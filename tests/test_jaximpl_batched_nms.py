@@ -64,7 +64,9 @@ def test_jit_equals_eager_and_the_reference():
         size = (N, 7)[trial % 2]
         expected = expected_padded(boxes, scores, idxs, t, size, st)
         assert_padded(jaximpl.batched_nms_padded(boxes, scores, idxs, t, size, st), expected)
-        assert_padded(f(boxes, scores, idxs, t, max_output_size=size, score_threshold=st), expected)
+        if size == 7:  # jitted: one max_output_size (each is a program of its own)
+            got = f(boxes, scores, idxs, t, max_output_size=size, score_threshold=st)
+            assert_padded(got, expected)
 
 
 def test_vmap_over_a_leading_axis_equals_each_call():
@@ -110,9 +112,9 @@ def test_compiles_once_for_new_values():
 def test_eager_pads_to_a_bucket_equal_to_unpadded_and_compiles_once():
     """Eager ``batched_nms`` and ``batched_nms_padded`` pad ``N`` to its shape bucket (33 to
     64 boxes: one program for both, where compiling per count would make four) with boxes that
-    are no candidates: each result equals the reference's (and, for 40 boxes, the unpadded
-    kernel's: the twin jitted at the exact shape), padding never among the indices nor
-    counted."""
+    are no candidates: each result equals the reference's (exact: lattice boxes, so also the
+    unpadded twin's, which ``test_jit_equals_eager_and_the_reference`` compares with the
+    reference), padding never among the indices nor counted."""
     rng = np.random.default_rng(17)
     problems = [lattice_problem(rng, batch=1, n=n) for n in (33, 40, 64, 50)]
     with count_compiles() as events:
@@ -125,12 +127,8 @@ def test_eager_pads_to_a_bucket_equal_to_unpadded_and_compiles_once():
         ]
     # The NMS does not depend on max_output_size: (1, 64) boxes is one program for both.
     assert len([e for e in events if "keep_core" in e]) <= 1, events
-    unpadded = jax.jit(bn.batched_nms_padded, static_argnames="max_output_size")
     for (b, s, c), (flat, padded) in zip(problems, eager, strict=True):
-        want = expected_padded(b, s, c, 0.25, 64)
-        assert_padded(padded, want)
-        if len(s[0]) == 40:  # one unpadded shape: each is a compile of seconds
-            assert_padded(unpadded(b, s, c, 0.25, max_output_size=64), want)
+        assert_padded(padded, expected_padded(b, s, c, 0.25, 64))
         np.testing.assert_array_equal(
             np.asarray(flat), reference.batched_nms(b[0], s[0], c[0], 0.25)
         )
