@@ -30,7 +30,10 @@ A tile the cross step suppresses whole in every image skips steps 2 and 3. One
 append for both widths of the self step: the kernel compiles in about a fifth less
 time than with an append per width (commit log).
 
-The loop stops early once every image has kept ``max_output_size`` boxes.
+The loop stops early once every image has kept ``max_output_size`` boxes. Boxes that fit
+one tile (up to ``T``: the smallest shape bucket, and the short rows of the class-aware NMS)
+take the self step alone (:func:`single_tile`): it compiles in about half the time, and
+runs no slower (commit log).
 
 Complexity for ``N`` boxes, ``K`` kept: the cross step costs O(T) per pair
 (tile, kept box): O(N K) IoUs (at most O(N^2); with the early exit,
@@ -247,29 +250,48 @@ def resolve(tile: Tile, pos: jax.Array, t: jax.Array) -> jax.Array:
 
 def tile_step(tile: Tile, kept: Kept, t: jax.Array, limit: int | jax.Array, blocks: Blocks) -> Kept:
     """Cross step, self step and append for one tile; an image stops at ``limit`` kept."""
-    width = blocks.tile
     # Padding, and every box of an image that is already done, is out.
     active = kept.count < limit
     real = (tile.idx >= 0) & active[:, None]
     most_kept = jnp.max(jnp.where(active, kept.count, 0))
     cand = cross_step(tile, kept, t, ~real, most_kept, blocks)
-    iota = jnp.broadcast_to(jnp.arange(width, dtype=jnp.int32), cand.shape)
 
     def resolve_and_append(kept: Kept) -> Kept:
-        if SELF_SLOTS >= width:
-            keep = resolve(tile, jnp.where(cand, iota, width), t)
-        else:
-            # Most tiles have few candidates left in any image: the self step then works
-            # on them alone, compacted into SELF_SLOTS slots.
-            keep = lax.cond(
-                jnp.max(jnp.sum(cand, axis=1)) <= SELF_SLOTS,
-                lambda: resolve(tile, compact(cand, iota, SELF_SLOTS, width), t),
-                lambda: resolve(tile, jnp.where(cand, iota, width), t),
-            )
-        return append(kept, tile, keep, blocks.size)
+        return append(kept, tile, self_keep(tile, cand, t), blocks.size)
 
     # Tiles the kept boxes suppress whole (most, on clustered boxes) have nothing to do.
     return lax.cond(jnp.any(cand), resolve_and_append, lambda k: k, kept)
+
+
+def self_keep(tile: Tile, cand: jax.Array, t: jax.Array) -> jax.Array:
+    """The self step of the candidates ``cand`` ``(B, T)`` of a tile: ``(B, T)`` bool, kept."""
+    width = cand.shape[1]
+    iota = jnp.broadcast_to(jnp.arange(width, dtype=jnp.int32), cand.shape)
+    if SELF_SLOTS >= width:
+        return resolve(tile, jnp.where(cand, iota, width), t)
+    # Most tiles have few candidates left in any image: the self step then works on them
+    # alone, compacted into SELF_SLOTS slots.
+    return lax.cond(
+        jnp.max(jnp.sum(cand, axis=1)) <= SELF_SLOTS,
+        lambda: resolve(tile, compact(cand, iota, SELF_SLOTS, width), t),
+        lambda: resolve(tile, jnp.where(cand, iota, width), t),
+    )
+
+
+def single_tile(
+    tile: Tile, t: jax.Array, max_output_size: int, limit: int | jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """:func:`nms_sorted` of boxes that fit one tile: no box is kept before it, so there is
+    no cross step, no loop and no buffer (a program that compiles in a fraction of the
+    time); the first ``max_output_size`` kept boxes, in tile order, and their counts."""
+    keep = self_keep(tile, tile.idx >= 0, t)
+    rows = jnp.arange(keep.shape[0])[:, None]
+    slot = count_so_far(keep) - 1
+    dest = jnp.where(keep & (slot < max_output_size), slot, max_output_size)
+    kept_idx = jnp.full((keep.shape[0], max_output_size), -1, jnp.int32)
+    kept_idx = kept_idx.at[rows, dest].set(tile.idx, mode="drop")
+    count = jnp.minimum(jnp.sum(keep, axis=1, dtype=jnp.int32), limit)
+    return jnp.where(jnp.arange(max_output_size) < count[:, None], kept_idx, -1), count
 
 
 def nms_sorted(
@@ -312,6 +334,8 @@ def nms_sorted(
     size = -(-min(max_output_size, n_pad) // chunk) * chunk
     blocks = Blocks(tile, chunk, tuple(widths), size)
     limit = max_output_size if stop is None else jnp.minimum(stop, max_output_size)
+    if num_tiles == 1:  # nothing kept before the tile (the padding's indices are -1)
+        return single_tile(Tile(sorted_boxes, sorted_area, order), t, max_output_size, limit)
 
     def one_tile(state):
         i, kept = state
