@@ -60,7 +60,7 @@ def test_jit_equals_eager_and_the_reference():
     for trial in range(6):
         boxes, scores, idxs = lattice_problem(rng)
         t = THRESHOLDS[trial % 5]
-        st = None if trial % 2 else float(scores[0, 3])
+        st = None if trial % 3 == 0 else float(scores[0, 3])  # jitted: trials 1 and 5 take one
         size = (N, 7)[trial % 2]
         expected = expected_padded(boxes, scores, idxs, t, size, st)
         assert_padded(jaximpl.batched_nms_padded(boxes, scores, idxs, t, size, st), expected)
