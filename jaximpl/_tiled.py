@@ -325,6 +325,9 @@ def nms_sorted(
     t = jnp.asarray(iou_threshold, dtype)
     x1, y1, x2, y2 = (sorted_boxes[:, k] for k in range(4))
     sorted_area = (x2 - x1) * (y2 - y1)
+    limit = max_output_size if stop is None else jnp.minimum(stop, max_output_size)
+    if num_tiles == 1:  # nothing kept before the tile (the padding's indices are -1)
+        return single_tile(Tile(sorted_boxes, sorted_area, order), t, max_output_size, limit)
     chunk = min(default_blocks()[1] if chunk is None else chunk, n_pad)
     widths = [tile]
     while widths[-1] // 2 >= NARROWEST and widths[-1] % 2 == 0:
@@ -333,9 +336,6 @@ def nms_sorted(
     # (rounded to whole blocks): an image stops appending once that many are kept.
     size = -(-min(max_output_size, n_pad) // chunk) * chunk
     blocks = Blocks(tile, chunk, tuple(widths), size)
-    limit = max_output_size if stop is None else jnp.minimum(stop, max_output_size)
-    if num_tiles == 1:  # nothing kept before the tile (the padding's indices are -1)
-        return single_tile(Tile(sorted_boxes, sorted_area, order), t, max_output_size, limit)
 
     def one_tile(state):
         i, kept = state
