@@ -119,8 +119,9 @@ _prepare_jit = jax.jit(prepare, static_argnums=(2,))
 # 256/256: the accelerators' (narrows three times); 32/16: no narrowing; 16/8 and 8/8: neither
 # narrowing nor compaction. Besides the default, each runs at N_TILES with a traced `stop`
 # of N_TILES, 7 and 40 (one program for the three limits).
+CPU_BLOCKS = (64, 32)
 KERNELS = [
-    *[(64, 32, k) for k in (7, 40, N_TILES)],
+    *[(*CPU_BLOCKS, k) for k in (7, 40, N_TILES)],
     *[(tile, chunk, N_TILES) for tile, chunk in ((128, 16), (16, 8), (8, 8), (32, 16), (256, 256))],
 ]
 STOPS = (N_TILES, 7, 40)
@@ -146,7 +147,7 @@ def test_tiled_kernel_blocks_and_images_finishing_apart(tile, chunk, k):
     assert len(expected[0]) < 7 < 40 < len(expected[1]) < len(expected[2]) == n
     sorted_boxes, order, t = _prepare_jit(jnp.asarray(np.stack(images)), np.stack(scores), tile)
     assert t == tile
-    for stop in (None,) if (tile, chunk) == (64, 32) else STOPS:
+    for stop in (None,) if (tile, chunk) == CPU_BLOCKS else STOPS:
         limit = k if stop is None else stop
         stop_arg = None if stop is None else jnp.int32(stop)
         args = (sorted_boxes, order, jnp.float32(0.25), k, tile, chunk, None, stop_arg)
