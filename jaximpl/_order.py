@@ -5,13 +5,10 @@ float32 scores become int32 keys (:func:`descending_key`). Rows of up to
 avoid that sort: XLA:CPU sorts one int32 array several times faster than keys
 with an index payload (it compares those through a called function). Rows of
 up to ``PACK_MAX_N`` scores go through :func:`order_packed` (keys and indices
-packed into one int32), rows of up to ``TWO_SORTS_MAX_N`` and rows with long
-runs of nearly equal scores through :func:`order_two_sorts`, longer rows through
-:func:`order_by_rank`. The shape buckets of the eager NMS (``n_valid`` given)
-take the two sorts up to ``TWO_SORTS_MAX_N`` instead of the packed sort: a
-little slower to run, several times faster to compile. All give the same order,
-in O(N log N); the rank search takes one more O(N) pass per box in its largest
-group of equal scores.
+packed into one int32), longer rows, rows with long runs of nearly equal
+scores and the shape buckets of the eager NMS (``n_valid`` given: a little
+slower to run, several times faster to compile) through :func:`order_radix`.
+All give the same order, in O(N log N), whatever the ties.
 """
 
 from __future__ import annotations
@@ -25,9 +22,7 @@ from jax import lax
 SMALL_N = 300
 # Rows of at most this many scores take the packed sort: 14 bits of index, 17 of coarse key.
 PACK_MAX_N = 1 << 14
-# Rows of at most this many scores can take the two-sort order (15 bits of index).
-TWO_SORTS_MAX_N = 1 << 15
-# The longest run of equal coarse keys the packed sort puts in order (longer: the two sorts);
+# The longest run of equal coarse keys the packed sort puts in order (longer: the radix sort);
 # the longest runs measured on the benchmark workloads were 2 to 4 (commit 63470ad).
 PACK_RUN = 8
 
@@ -74,10 +69,8 @@ def score_order(scores: jax.Array, n_valid: jax.Array | None = None) -> jax.Arra
         order = order_pairs(key)
     elif n_valid is None and n <= PACK_MAX_N:
         order = order_packed(key)
-    elif n <= TWO_SORTS_MAX_N:  # buckets (cheap to compile for each size) and long rows
-        order = order_two_sorts(key)
-    else:
-        order = order_by_rank(key, n_valid)
+    else:  # buckets (cheap to compile for each size) and long rows
+        order = order_radix(key)
     return order.reshape(scores.shape)
 
 
@@ -105,29 +98,40 @@ def split_key(key: jax.Array, bits: int) -> tuple[jax.Array, jax.Array]:
     return coarse, fine
 
 
-def order_two_sorts(key: jax.Array) -> jax.Array:
+def radix_passes(n: int) -> tuple[int, int]:
+    """``(b, d)`` for rows of ``n`` keys: ``b = bit_length(n - 1)`` bits for an index, and
+    the ``d = 31 - b`` bits of a key each int32 sort of :func:`order_radix` can take beside
+    it; ``ceil(32 / d)`` sorts in all: 2 for ``n <= 2^15``, 3 up to ``2^20``."""
+    bits = (n - 1).bit_length()
+    return bits, 31 - bits
+
+
+def order_radix(key: jax.Array) -> jax.Array:
     """Ascending ``(key, index)`` order of each row: ``(R, N)`` int32 keys -> ``(R, N)`` int32.
 
-    Two int32 sorts, least significant part first (as a radix sort), each of a value
-    with the ``b = bit_length(N - 1)`` index bits packed below it, so no two values are
-    equal: the first sorts ``fine << b | index`` (``fine`` has at most ``b + 1`` bits,
-    see :func:`split_key`), giving the order by (fine, index); the second sorts
-    ``coarse << b | position in the first``. The result is ordered by (coarse, fine,
-    index), that is by (key, index), exactly, whatever the ties (no runs to fix, no
-    fallback). Needs ``2 b + 1 <= 31``: ``N <= 2^15``. About 1.5x the time of
-    :func:`order_packed` on distinct scores, and compiles in a fraction of its time (the
-    shape buckets of the eager NMS take it: each new bucket is a compile), and it has no
-    slow case: ties cost nothing more. The packed sort falls back to it.
+    A least-significant-digit radix sort of ``key - row min`` (32 bits) in digits of ``d``
+    bits (:func:`radix_passes`), one int32 sort per digit: the first sorts ``digit << b |
+    index``, each later one ``digit << b | position in the order so far``. No two sorted
+    values are equal, so each sort is stable by construction, and the result is ordered by
+    (key, index) exactly, whatever the ties: no runs to fix, no fallback, no slow case (the
+    rank search it replaced took one O(N) pass per member of the largest group of equal
+    scores: the commit log has the measurements). Each sort is O(N log N); about 1.5x the
+    time of :func:`order_packed` on distinct scores, and it compiles in a fraction of its
+    time.
     """
-    rows, n = key.shape
-    bits = (n - 1).bit_length()
-    coarse, fine = split_key(key, bits)
+    bits, digit = radix_passes(key.shape[1])
+    rel = lax.bitcast_convert_type(key - jnp.min(key, axis=1, keepdims=True), jnp.uint32)
     iota = lax.broadcasted_iota(jnp.int32, key.shape, 1)
     index_bits = (1 << bits) - 1
-    first = jnp.sort((fine << bits) | iota, axis=1) & index_bits
-    coarse = jnp.take_along_axis(coarse, first, axis=1)
-    second = jnp.sort((coarse << bits) | iota, axis=1) & index_bits
-    return jnp.take_along_axis(first, second, axis=1)
+    order = None
+    for shift in range(0, 32, digit):
+        part = (rel >> shift) & ((1 << min(digit, 32 - shift)) - 1)
+        part = lax.bitcast_convert_type(part, jnp.int32)
+        if order is not None:
+            part = jnp.take_along_axis(part, order, axis=1)
+        step = jnp.sort((part << bits) | iota, axis=1) & index_bits
+        order = step if order is None else jnp.take_along_axis(order, step, axis=1)
+    return order
 
 
 def order_packed(key: jax.Array) -> jax.Array:
@@ -143,7 +147,7 @@ def order_packed(key: jax.Array) -> jax.Array:
     passes that compare-swap neighbours of the same run, until a pair of passes
     swaps nothing or as many passes as the longest run (at most ``PACK_RUN``;
     measured over the whole batch, so no row stops early) have run. A batch
-    with a longer run (many nearly equal scores) takes :func:`order_two_sorts`.
+    with a longer run (many nearly equal scores) takes :func:`order_radix`.
     O(N log N) for the sort, O(N) per pass.
     """
     rows, n = key.shape
@@ -174,7 +178,7 @@ def order_packed(key: jax.Array) -> jax.Array:
         fine = lax.while_loop(lambda s: s[1] & (s[2] < passes), two_passes, state)[0]
         return fine[:, :n] & index_bits
 
-    return lax.cond(longer[PACK_RUN], lambda _: order_two_sorts(key), in_runs, fine)
+    return lax.cond(longer[PACK_RUN], lambda _: order_radix(key), in_runs, fine)
 
 
 def compare_swap(run: jax.Array, fine: jax.Array, lo: int, hi: int) -> tuple[jax.Array, jax.Array]:
@@ -192,45 +196,3 @@ def compare_swap(run: jax.Array, fine: jax.Array, lo: int, hi: int) -> tuple[jax
         [jnp.where(swap, f[..., 1], f[..., 0]), jnp.where(swap, f[..., 0], f[..., 1])], -1
     ).reshape(rows, hi - lo)
     return jnp.concatenate([fine[:, :lo], f, fine[:, hi:]], axis=1), jnp.any(swap)
-
-
-def order_by_rank(key: jax.Array, n_valid: jax.Array | None = None) -> jax.Array:
-    """Ascending ``(key, index)`` order of each row: ``(R, N)`` int32 keys -> ``(R, N)`` int32.
-
-    The keys are sorted alone and each element finds its rank by binary search
-    (O(N log N)). Equal keys share a first rank; they then take consecutive
-    slots in index order: each pass, every unplaced element bids for its next
-    slot and the lowest index wins it (a scatter-min), so the passes are as
-    many as the largest group of equal keys (1 when all keys differ). With
-    ``n_valid``, the padding (indices from ``n_valid`` on) takes its own slots
-    before the first pass and never bids. Only rows longer than ``TWO_SORTS_MAX_N``
-    take it (the two sorts have no room for their indices there): a group of ``g``
-    equal scores costs them ``g`` passes.
-    """
-    rows, n = key.shape
-    sorted_key = jnp.sort(key, axis=-1)
-    rank = jax.vmap(lambda a, v: jnp.searchsorted(a, v, side="left", method="scan_unrolled"))(
-        sorted_key, key
-    )
-    # Global slot numbers, so one flat scatter serves the whole batch.
-    offset = (jnp.arange(rows, dtype=jnp.int32) * n)[:, None]
-    slot = (rank.astype(jnp.int32) + offset).reshape(-1)
-    iota = jnp.arange(rows * n, dtype=jnp.int32)
-    big = jnp.iinfo(jnp.int32).max
-
-    def bid(state):
-        slot, placed, table = state
-        table = table.at[jnp.where(placed, rows * n, slot)].min(iota, mode="drop")
-        won = table[slot] == iota
-        placed = placed | won
-        return jnp.where(placed, slot, slot + 1), placed, table
-
-    if n_valid is None:
-        placed, table = jnp.zeros(rows * n, bool), jnp.full(rows * n, big, jnp.int32)
-    else:
-        placed = jnp.tile(jnp.arange(n) >= n_valid, rows)
-        slot = jnp.where(placed, iota, slot)
-        table = jnp.where(placed, iota, big)
-    state = (slot, placed, table)
-    table = lax.while_loop(lambda s: ~jnp.all(s[1]), bid, state)[2]
-    return table.reshape(rows, n) - offset

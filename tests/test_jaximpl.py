@@ -31,11 +31,10 @@ from jaximpl._order import (
     PACK_MAX_N,
     PACK_RUN,
     SMALL_N,
-    TWO_SORTS_MAX_N,
     descending_key,
-    order_by_rank,
     order_packed,
-    order_two_sorts,
+    order_radix,
+    radix_passes,
     score_order,
 )
 from jaximpl._tiled import nms_sorted, prepare
@@ -201,12 +200,10 @@ def near_ties(rng: np.random.Generator, groups: list[int]) -> np.ndarray:
 
 @jax.jit
 def all_orders(scores: jax.Array) -> jax.Array:
-    """``score_order`` and, on the same keys, the packed sort, the rank search and the two
-    sorts (which ``score_order`` takes only for rows longer than ``SMALL_N``): ``(4, R, N)``."""
+    """``score_order`` and, on the same keys, the packed sort and the radix sort (which
+    ``score_order`` takes only for rows longer than ``SMALL_N``): ``(3, R, N)``."""
     key = descending_key(scores.reshape(-1, scores.shape[-1]))
-    return jnp.stack(
-        [score_order(scores), order_packed(key), order_by_rank(key), order_two_sorts(key)]
-    )
+    return jnp.stack([score_order(scores), order_packed(key), order_radix(key)])
 
 
 RUNS_GROUPS = [[1] * 40, [2] * 30, [3, 4] * 12, [5, 6, 7, 8] * 6, [12, 3, 2]]
@@ -216,11 +213,10 @@ RUNS_LENGTH = 157  # the longest list's rows: 156 scores in runs, 1.0 and 1e-30,
 @pytest.mark.parametrize("groups", RUNS_GROUPS)
 @pytest.mark.parametrize("extra", [0, 1])  # even and odd row lengths
 def test_score_order_runs_of_nearly_equal_scores(groups, extra):
-    """``score_order`` (the sort behind every NMS), the packed sort, the rank search and the
-    two sorts are the contract's visiting order when many scores differ in the last bits
-    only: runs of up to ``PACK_RUN`` boxes are fixed by the packed sort's passes, longer ones
-    (12) by its fallback to the two sorts. Three rows at once; plus NaN, signed zeros, exact
-    ties."""
+    """``score_order`` (the sort behind every NMS), the packed sort and the radix sort are
+    the contract's visiting order when many scores differ in the last bits only: runs of up
+    to ``PACK_RUN`` boxes are fixed by the packed sort's passes, longer ones (12) by its
+    fallback to the radix sort. Three rows at once; plus NaN, signed zeros, exact ties."""
     assert max(groups) <= PACK_RUN or max(groups) == 12
     rng = np.random.default_rng(sum(groups) + extra)
     rows = [near_ties(rng, groups) for _ in range(3)]
@@ -233,7 +229,7 @@ def test_score_order_runs_of_nearly_equal_scores(groups, extra):
     scores = np.stack([rng.permutation(np.concatenate([r[:n], fillers])) for r in rows])
     scores[1, :3] = [np.nan, -0.0, 0.0]
     expected = np.stack([visiting_order(r) for r in scores])
-    names = ("score_order", "packed", "rank", "two sorts")
+    names = ("score_order", "packed", "radix")
     for name, got in zip(names, np.asarray(all_orders(scores)), strict=True):
         assert np.array_equal(got, expected), name
 
@@ -249,41 +245,34 @@ def test_score_order_short_rows_and_ties(n):
             assert np.array_equal(got[0], expected)
 
 
-@jax.jit
-def long_orders(scores: jax.Array) -> jax.Array:
-    """``score_order`` (the two sorts, for rows longer than ``PACK_MAX_N``) and the rank search
-    on the same keys: ``(2, R, N)``."""
-    key = descending_key(scores.reshape(-1, scores.shape[-1]))
-    return jnp.stack([score_order(scores), order_by_rank(key)])
-
-
-def test_score_order_rows_at_the_two_sorts_limit():
-    """Rows of ``TWO_SORTS_MAX_N`` scores, where the two sorts pack 15 index bits and a fine
-    key of up to 16 into an int32 (2 * 15 + 1 bits, the most they can hold): near ties in
-    runs far longer than ``PACK_RUN``, exact ties, NaN and signed zeros, in the visiting
-    order."""
-    assert PACK_MAX_N < TWO_SORTS_MAX_N
+@pytest.mark.parametrize("n, sorts", [(1 << 15, 2), ((1 << 15) + 1, 3)])
+def test_score_order_long_rows_and_large_groups_of_ties(n, sorts):
+    """Rows longer than ``PACK_MAX_N`` take the radix sort: at ``2^15`` scores its two sorts
+    pack 15 index bits beside 16 of the key (the most an int32 holds), one more score takes a
+    third sort. Near ties in runs far longer than ``PACK_RUN``, exact ties across the whole
+    row (thousands of equal scores: a group of equal keys cost the earlier rank search one
+    pass per member), NaN, signed zeros and keys spanning all 32 bits (+-3e38 and NaN: the
+    third sort's digit is not empty), in the visiting order."""
+    bits, digit = radix_passes(n)
+    assert n > PACK_MAX_N and -(-32 // digit) == sorts, (bits, digit)
     rng = np.random.default_rng(15)
-    row = near_ties(rng, [40, 9, 300, 2] * 200)
-    row = np.resize(row, TWO_SORTS_MAX_N)  # repeats: exact ties across the whole row
+    row = np.resize(near_ties(rng, [40, 9, 300, 2] * 200), n)  # repeats: exact ties
+    row[rng.permutation(n)[: n // 4]] = 0.5  # one group of n / 4 equal scores
     scores = np.stack([row, rng.permutation(row)]).astype(F32)
-    scores[1, :3] = [np.nan, -0.0, 0.0]
+    scores[1, :5] = [np.nan, -0.0, 0.0, 3e38, -3e38]
     expected = np.stack([visiting_order(r) for r in scores])
-    for name, got in zip(("score_order", "rank"), np.asarray(long_orders(scores)), strict=True):
-        assert np.array_equal(got, expected), name
+    assert np.array_equal(np.asarray(jax.jit(score_order)(scores)), expected)
 
 
 @jax.jit
 def padded_orders(scores: jax.Array, n_valid: jax.Array) -> jax.Array:
-    """``score_order`` with only the first ``n_valid`` scores real, and the sorts the shape
+    """``score_order`` with only the first ``n_valid`` scores real, and the sort the shape
     buckets take beyond ``SMALL_N`` on its padded keys (the largest real one)."""
     key = descending_key(scores.reshape(-1, scores.shape[-1]))
     real = jnp.arange(scores.shape[-1]) < n_valid
     top = jnp.max(jnp.where(real, key, jnp.iinfo(jnp.int32).min), axis=1, keepdims=True)
     key = jnp.where(real, key, top)
-    return jnp.stack(
-        [score_order(scores, n_valid), order_two_sorts(key), order_by_rank(key, n_valid)]
-    )
+    return jnp.stack([score_order(scores, n_valid), order_radix(key)])
 
 
 @pytest.mark.parametrize("n_valid", [0, 1, 37, 64])
@@ -296,7 +285,7 @@ def test_score_order_with_padding(n_valid):
     padding = np.concatenate([[np.nan, 2.0, 1.0], np.full(61, real.min() if n_valid else 0.5)])
     scores = np.concatenate([real, padding])[:64].astype(F32)[None]
     expected = np.concatenate([visiting_order(real), np.arange(n_valid, 64)])
-    names = ("score_order", "two sorts", "rank")
+    names = ("score_order", "radix")
     for name, got in zip(names, np.asarray(padded_orders(scores, n_valid)), strict=True):
         assert np.array_equal(got[0], expected), name
 
