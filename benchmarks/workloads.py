@@ -17,6 +17,10 @@ Generators (all coordinates normalised to a unit image, corner form):
   in ``[0.05, 0.3]``; each box picks an object uniformly, shifts its centre by
   ``N(0, 0.1 * side)`` per axis and scales each side by ``exp(N(0, 0.1))``;
   scores uniform in ``[0, 1)``. Threshold 0.5. Kept: 53, 78 and 96 boxes.
+- NMS ``tied``: the ``uniform`` boxes and scores, the scores rounded down to multiples of
+  ``1/256`` (an 8-bit quantised detector's: groups of about ``N / 256`` equal scores, whose
+  visiting order is by index). Threshold 0.5. 5,000 boxes (3,452 kept) and 40,000 (11,707
+  kept: more than ``2^15``, the eager NMS's bucket of 65,536).
 - ``multibox_prior``: a ``(1, 3, 561, 728)`` feature map, sizes
   ``(0.75, 0.5, 0.25)``, ratios ``(1, 2, 0.5)``: 5 anchors a pixel, 2,042,040 anchors.
 - ``multibox_target``: anchors of ``multibox_prior`` on a 32 x 32 map (5,120
@@ -153,6 +157,13 @@ def nms_clustered(n: int, seed: int = 20, objects: int = 20) -> dict:
     return {"boxes": boxes, "scores": r.uniform(0, 1, n).astype(np.float32), "iou_threshold": 0.5}
 
 
+def nms_tied(n: int, seed: int = 10, levels: int = 256) -> dict:
+    """The ``uniform`` problem with its scores rounded down to multiples of ``1 / levels``."""
+    inputs = nms_uniform(n, seed)
+    scores = np.floor(inputs["scores"] * levels) / levels
+    return {**inputs, "scores": scores.astype(np.float32)}
+
+
 STREAM_COUNTS = (1000, 20000)
 
 
@@ -258,6 +269,13 @@ def _all() -> list[Workload]:
         for n in (1000, 5000, 20000):
             make = lambda g=gen, n=n: g(n)  # noqa: E731
             w.append(Workload("nms", f"{kind}-{n}", n, make, series=kind, skip=dict(_NO_JIT)))
+    for n in (5000, 40000):
+        skip = dict(_NO_JIT)
+        if n > 20000:
+            skip[REFERENCE] = "too slow: about 7 s a call"
+            skip[NAIVE] = "too slow: its host NMS loop is the reference's order of time"
+        make = lambda n=n: nms_tied(n)  # noqa: E731
+        w.append(Workload("nms", f"tied-{n}", n, make, series="tied", skip=skip))
     w.append(Workload("multibox_prior", "561x728", 2042040, prior_inputs, skip=dict(_NO_TV)))
     w.append(
         Workload(
